@@ -1,0 +1,1 @@
+# Kept backgrounds live in generation.Background (kept_at); creations arrive in a later step.

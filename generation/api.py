@@ -1,0 +1,168 @@
+"""The generation REST API (/api/v1/jobs/): thin classes that parse, check and call a service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from generation import selectors, services
+from generation.models import Background, GenerationJob, Style
+
+MIN_SIZE, MAX_SIZE, SIZE_MULTIPLE = 64, 1024, 8
+MAX_PROMPT = 500
+
+
+def _size_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False,
+        min_value=MIN_SIZE,
+        max_value=MAX_SIZE,
+        error_messages={
+            "min_value": _("Must be between 64 and 1024 pixels."),
+            "max_value": _("Must be between 64 and 1024 pixels."),
+            "invalid": _("Must be a whole number of pixels."),
+        },
+    )
+
+
+class JobInputSerializer(serializers.Serializer[dict[str, Any]]):
+    prompt = serializers.CharField(
+        max_length=MAX_PROMPT,
+        trim_whitespace=True,
+        error_messages={
+            "blank": _("Describe the scene you want: the prompt cannot be empty."),
+            "required": _("Describe the scene you want: the prompt is required."),
+            "max_length": _("Keep the prompt under 500 characters."),
+        },
+    )
+    count = serializers.IntegerField(
+        required=False,
+        default=1,
+        min_value=1,
+        max_value=4,
+        error_messages={"min_value": _("Choose 1 to 4 candidates."), "max_value": _("Choose 1 to 4 candidates.")},
+    )
+    width = _size_field()
+    height = _size_field()
+    steps = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=50,
+        error_messages={"min_value": _("Steps must be from 1 to 50."), "max_value": _("Steps must be from 1 to 50.")},
+    )
+    seed = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=services.MAX_SEED - 8)
+    style = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+
+    def validate_width(self, value: int) -> int:
+        return self._multiple_of_8(value)
+
+    def validate_height(self, value: int) -> int:
+        return self._multiple_of_8(value)
+
+    @staticmethod
+    def _multiple_of_8(value: int) -> int:
+        if value % SIZE_MULTIPLE:
+            raise serializers.ValidationError(_("Must be a multiple of 8 pixels (for example 512)."))
+        return value
+
+    def validate_style(self, value: str | None) -> Style | None:
+        if not value:
+            return None
+        style = Style.objects.filter(id=value, is_active=True).first()
+        if style is None:
+            raise serializers.ValidationError(_("Unknown style. Pick one of the styles offered in the studio."))
+        return style
+
+
+class ImageOutputSerializer(serializers.Serializer[Background]):
+    id = serializers.CharField()
+    url = serializers.SerializerMethodField()
+    seed = serializers.IntegerField()
+    kept = serializers.SerializerMethodField()
+
+    def get_url(self, image: Background) -> str:
+        return selectors.image_payload(image)["url"]
+
+    def get_kept(self, image: Background) -> bool:
+        return image.kept_at is not None
+
+
+class JobOutputSerializer(serializers.Serializer[GenerationJob]):
+    id = serializers.CharField()
+    status = serializers.CharField()
+    progress = serializers.FloatField()
+    error = serializers.CharField()
+    prompt = serializers.CharField()
+    style = serializers.CharField(source="style_id", allow_null=True)
+    style_name = serializers.SerializerMethodField()
+    seed = serializers.IntegerField()
+    count = serializers.IntegerField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    steps = serializers.IntegerField()
+    model = serializers.CharField(source="model_name")
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField()
+    images = ImageOutputSerializer(many=True)
+
+    def get_style_name(self, job: GenerationJob) -> str | None:
+        return job.style.name if job.style else None
+
+
+class JobPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+def _owned_job(request: Request, job_id: str) -> GenerationJob:
+    job = selectors.jobs_for_user(request.user).filter(id=job_id).first()
+    if job is None:
+        raise Http404
+    return job
+
+
+class JobListCreateApi(APIView):
+    def get(self, request: Request) -> Response:
+        paginator = JobPagination()
+        page = paginator.paginate_queryset(selectors.jobs_for_user(request.user), request, view=self)
+        return paginator.get_paginated_response(JobOutputSerializer(page, many=True).data)
+
+    def post(self, request: Request) -> Response:
+        data = JobInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = services.job_create(owner=request.user, **data.validated_data)
+        return Response(JobOutputSerializer(_owned_job(request, job.id)).data, status=status.HTTP_201_CREATED)
+
+
+class JobDetailApi(APIView):
+    def get(self, request: Request, job_id: str) -> Response:
+        return Response(JobOutputSerializer(_owned_job(request, job_id)).data)
+
+
+class JobKeepApi(APIView):
+    class InputSerializer(serializers.Serializer[dict[str, Any]]):
+        image = serializers.CharField(error_messages={"required": _("Say which image to keep.")})
+
+    def post(self, request: Request, job_id: str) -> Response:
+        job = _owned_job(request, job_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        image = next((image for image in job.images.all() if image.id == data.validated_data["image"]), None)
+        if image is None:
+            raise Http404
+        image = services.background_keep(image=image)
+        return Response(
+            {"job": job.id, "image": ImageOutputSerializer(image).data, "gallery_url": reverse("gallery:index")},
+            status=status.HTTP_200_OK,
+        )

@@ -1,0 +1,99 @@
+"""Generation data: the job rows are the source of truth for everything the manager does."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from generation.events import JobStatus
+from wee_waa.ids import PUBLIC_ID_LENGTH, new_public_id
+
+
+class Style(models.Model):
+    """An admin-curated look: how a user's words become the pipeline's prompt."""
+
+    id = models.CharField(primary_key=True, max_length=PUBLIC_ID_LENGTH, default=new_public_id, editable=False)
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    prompt_template = models.TextField(
+        _("prompt template"), help_text=_("Use {prompt} where the user's words go.")
+    )
+    negative_prompt = models.TextField(_("negative prompt"), blank=True)
+    default_steps = models.PositiveSmallIntegerField(_("default steps"), default=4)
+    guidance_scale = models.FloatField(_("guidance scale"), default=0.0)
+    default_width = models.PositiveSmallIntegerField(_("default width"), default=512)
+    default_height = models.PositiveSmallIntegerField(_("default height"), default=512)
+    is_default = models.BooleanField(_("default style"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def render_prompt(self, prompt: str) -> str:
+        if "{prompt}" in self.prompt_template:
+            return self.prompt_template.replace("{prompt}", prompt)
+        return f"{prompt}, {self.prompt_template}" if self.prompt_template else prompt
+
+
+class GenerationJob(models.Model):
+    id = models.CharField(primary_key=True, max_length=PUBLIC_ID_LENGTH, default=new_public_id, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generation_jobs")
+    style = models.ForeignKey(Style, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs")
+    prompt = models.CharField(_("prompt"), max_length=500)
+    full_prompt = models.TextField(_("prompt sent to the model"))
+    negative_prompt = models.TextField(_("negative prompt"), blank=True)
+    seed = models.BigIntegerField(_("seed"))
+    steps = models.PositiveSmallIntegerField(_("steps"))
+    guidance_scale = models.FloatField(_("guidance scale"), default=0.0)
+    width = models.PositiveSmallIntegerField(_("width"))
+    height = models.PositiveSmallIntegerField(_("height"))
+    count = models.PositiveSmallIntegerField(_("candidates"))
+    status = models.CharField(_("status"), max_length=16, choices=JobStatus.choices(), default=JobStatus.QUEUED)
+    progress = models.FloatField(_("progress"), default=0.0)
+    error = models.TextField(_("error"), blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    model_name = models.CharField(_("model"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"]), models.Index(fields=["owner", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.prompt[:40]} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in JobStatus.final()
+
+
+class Background(models.Model):
+    """One candidate image drawn by a job; kept ones make up the user's gallery."""
+
+    id = models.CharField(primary_key=True, max_length=PUBLIC_ID_LENGTH, default=new_public_id, editable=False)
+    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="images")
+    index = models.PositiveSmallIntegerField()
+    seed = models.BigIntegerField()
+    # Plain width/height, not ImageField dimension fields: those re-open the file on every load.
+    image = models.ImageField(upload_to="backgrounds/")
+    width = models.PositiveSmallIntegerField(default=0)
+    height = models.PositiveSmallIntegerField(default=0)
+    kept_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="background_unique_index_per_job")]
+
+    def __str__(self) -> str:
+        return f"{self.job.prompt[:40]} #{self.index + 1}"
+
+    @property
+    def owner_id(self) -> int:
+        return self.job.owner_id

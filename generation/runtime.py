@@ -1,0 +1,65 @@
+"""The process's model manager: built from settings, started by the ASGI server or the worker.
+
+Nothing here runs at import. ``start_in_process`` is called by ``wee_waa.asgi`` (the server)
+so ``migrate``, ``check`` and test collection never load a model.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+
+from generation.manager.pipelines import DiffusersLoader
+from generation.manager.publisher import ChannelLayerPublisher
+from generation.manager.store import DjangoJobStore
+from generation.manager.types import ModelStatus
+from generation.manager.worker import ModelManager
+from generation.metrics import PrometheusMetrics
+
+logger = logging.getLogger(__name__)
+
+_manager: ModelManager | None = None
+
+
+def build_manager(*, model: str | None = None) -> ModelManager:
+    return ModelManager(
+        store=DjangoJobStore(),
+        publisher=ChannelLayerPublisher(),
+        loader=DiffusersLoader(
+            model=model or settings.WEE_WAA_MODEL,
+            device=settings.WEE_WAA_DEVICE,
+            cache_dir=settings.WEE_WAA_MODEL_CACHE,
+        ),
+        metrics=PrometheusMetrics(),
+        max_attempts=settings.WEE_WAA_MAX_ATTEMPTS,
+        poll_seconds=settings.WEE_WAA_POLL_SECONDS,
+    )
+
+
+def start_in_process() -> ModelManager | None:
+    """Start this process's manager unless ``WEE_WAA_MANAGER=off`` (a separate worker runs it)."""
+    global _manager
+    if settings.WEE_WAA_MANAGER == "off":
+        logger.info("WEE_WAA_MANAGER=off: this process does not run generation jobs")
+        return None
+    if _manager is None:
+        _manager = build_manager()
+        _manager.start()
+    return _manager
+
+
+def current_manager() -> ModelManager | None:
+    return _manager
+
+
+def notify_new_job() -> None:
+    if _manager is not None:
+        _manager.notify()
+
+
+def model_status() -> ModelStatus:
+    if _manager is None:
+        state = "external" if settings.WEE_WAA_MANAGER == "off" else "stopped"
+        return ModelStatus(state=state, requested_model=settings.WEE_WAA_MODEL)
+    return _manager.status

@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.contrib import admin
+from django.shortcuts import redirect
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+urlpatterns = [
+    path("", lambda request: redirect("studio"), name="home"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("gallery/", include("gallery.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("generation.urls")),
+    path("", include("django_prometheus.urls")),
+]
+
+if settings.SERVE_MEDIA:
+    # Local media through Django: fine for a self-hosted box; S3 serves its own files.
+    urlpatterns.append(
+        re_path(r"^%s(?P<path>.*)$" % settings.MEDIA_URL.lstrip("/"), serve, {"document_root": settings.MEDIA_ROOT})
+    )
