@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from generation.manager.worker import ModelManager
+from tests.factories import queue_job
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_answers_when_the_database_does(client: Any) -> None:
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["database"] == "ok"
+    assert body["model"]["loaded"] is False  # no manager runs inside the test process
+    assert "state" in body["model"]
+
+
+def test_metrics_count_finished_jobs_by_status_and_time_them(client: Any, alice: Any, manager: Any) -> None:
+    from generation.metrics import PrometheusMetrics
+
+    def finished_count() -> float:
+        text = client.get("/metrics").content.decode()
+        for line in text.splitlines():
+            if line.startswith('wee_waa_generation_jobs_finished_total{status="succeeded"}'):
+                return float(line.split()[-1])
+        return 0.0
+
+    before = finished_count()
+    assert isinstance(manager, ModelManager)
+    manager.metrics = PrometheusMetrics()
+    queue_job(alice)
+    manager.run_once()
+
+    text = client.get("/metrics").content.decode()
+    assert finished_count() == before + 1
+    assert "wee_waa_generation_job_duration_seconds_bucket" in text
+    assert "wee_waa_generation_jobs_submitted_total" in text
+
+
+def test_manage_py_check_does_not_import_torch_or_diffusers() -> None:
+    script = (
+        "import os, sys, django;"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'wee_waa.settings');"
+        "django.setup();"
+        "from django.core.management import call_command;"
+        "call_command('check');"
+        "import wee_waa.urls, generation.api, generation.consumers, generation.runtime;"
+        "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+
+    assert result.stdout.strip().splitlines()[-1] == "[]"
