@@ -1,5 +1,8 @@
+import re
+
 from django.conf import settings
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import include, path, re_path
 from django.views.static import serve
@@ -14,8 +17,13 @@ urlpatterns = [
     path("", include("django_prometheus.urls")),
 ]
 
+
+
+def media(request: HttpRequest, path: str) -> HttpResponse:
+    """Local media through Django: fine for a self-hosted box; S3 serves its own files.
+    Reads MEDIA_ROOT per request so the folder can change without re-importing URLs."""
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
 if settings.SERVE_MEDIA:
-    # Local media through Django: fine for a self-hosted box; S3 serves its own files.
-    urlpatterns.append(
-        re_path(r"^%s(?P<path>.*)$" % settings.MEDIA_URL.lstrip("/"), serve, {"document_root": settings.MEDIA_ROOT})
-    )
+    urlpatterns.append(re_path(r"^%s(?P<path>.*)$" % re.escape(settings.MEDIA_URL.lstrip("/")), media))

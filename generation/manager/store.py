@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -65,7 +65,8 @@ class DjangoJobStore:
         return requeued, exhausted
 
     def claim_next(self) -> JobSpec | None:
-        close_old_connections()  # a long-lived thread must not hold a dead connection
+        if not connection.in_atomic_block:  # never drop a connection mid-transaction
+            close_old_connections()  # a long-lived thread must not hold a dead connection
         candidates = (
             GenerationJob.objects.filter(status=JobStatus.QUEUED)
             .order_by("created_at", "id")
