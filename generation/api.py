@@ -59,7 +59,8 @@ class JobInputSerializer(serializers.Serializer[dict[str, Any]]):
         error_messages={"min_value": _("Steps must be from 1 to 50."), "max_value": _("Steps must be from 1 to 50.")},
     )
     seed = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=services.MAX_SEED - 8)
-    style = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    # "style" shadows DRF Field.style (HTML hints) for type checkers only.
+    style = serializers.CharField(required=False, allow_null=True, allow_blank=True)  # type: ignore[assignment]
 
     def validate_width(self, value: int) -> int:
         return self._multiple_of_8(value)
@@ -101,7 +102,7 @@ class JobOutputSerializer(serializers.Serializer[GenerationJob]):
     progress = serializers.FloatField()
     error = serializers.CharField()
     prompt = serializers.CharField()
-    style = serializers.CharField(source="style_id", allow_null=True)
+    style = serializers.CharField(source="style_id", allow_null=True)  # type: ignore[assignment]
     style_name = serializers.SerializerMethodField()
     seed = serializers.IntegerField()
     count = serializers.IntegerField()
@@ -136,7 +137,8 @@ class JobListCreateApi(APIView):
     def get(self, request: Request) -> Response:
         paginator = JobPagination()
         page = paginator.paginate_queryset(selectors.jobs_for_user(request.user), request, view=self)
-        return paginator.get_paginated_response(JobOutputSerializer(page, many=True).data)
+        jobs = JobOutputSerializer(page or [], many=True)  # type: ignore[arg-type]
+        return paginator.get_paginated_response(jobs.data)
 
     def post(self, request: Request) -> Response:
         data = JobInputSerializer(data=request.data)

@@ -15,9 +15,7 @@ class Style(models.Model):
 
     id = models.CharField(primary_key=True, max_length=PUBLIC_ID_LENGTH, default=new_public_id, editable=False)
     name = models.CharField(_("name"), max_length=80, unique=True)
-    prompt_template = models.TextField(
-        _("prompt template"), help_text=_("Use {prompt} where the user's words go.")
-    )
+    prompt_template = models.TextField(_("prompt template"), help_text=_("Use {prompt} where the user's words go."))
     negative_prompt = models.TextField(_("negative prompt"), blank=True)
     default_steps = models.PositiveSmallIntegerField(_("default steps"), default=4)
     guidance_scale = models.FloatField(_("guidance scale"), default=0.0)

@@ -10,6 +10,12 @@ from generation.models import GenerationJob
 
 def queue_job(owner: Any, **overrides: Any) -> GenerationJob:
     """A queued job at the cheapest settings the tiny model accepts."""
-    options: dict[str, Any] = {"prompt": "Springfield at sunset, snowy street", "count": 1, "width": 64, "height": 64, "steps": 2}
+    options: dict[str, Any] = {
+        "prompt": "Springfield at sunset, snowy street",
+        "count": 1,
+        "width": 64,
+        "height": 64,
+        "steps": 2,
+    }
     options.update(overrides)
     return services.job_create(owner=owner, **options)

@@ -102,9 +102,7 @@ TEMPLATES = [
 # One DATABASE_URL; SQLite in the data folder when unset. SQLite gets WAL and immediate
 # transactions because the model manager thread writes while requests are served.
 DATABASES = {
-    "default": dj_database_url.parse(
-        envstr("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}"), conn_max_age=0
-    )
+    "default": dj_database_url.parse(envstr("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}"), conn_max_age=0)
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {

@@ -59,9 +59,7 @@ class DjangoJobStore:
                 error=f"The server stopped {max_attempts} times while drawing this job, so it was given up.",
             )
             requeued = list(running.exclude(id__in=exhausted).values_list("id", flat=True))
-            GenerationJob.objects.filter(id__in=requeued).update(
-                status=JobStatus.QUEUED, progress=0.0, started_at=None
-            )
+            GenerationJob.objects.filter(id__in=requeued).update(status=JobStatus.QUEUED, progress=0.0, started_at=None)
         return requeued, exhausted
 
     def claim_next(self) -> JobSpec | None:
@@ -88,7 +86,7 @@ class DjangoJobStore:
         so a job never ends half-written."""
         saved: list[tuple[str, str, int, Image]] = []
         try:
-            for index, (image, seed) in enumerate(zip(images, spec.seeds(), strict=True)):
+            for image, seed in zip(images, spec.seeds(), strict=True):
                 image_id = new_public_id()
                 name = default_storage.save(f"backgrounds/{spec.id}/{image_id}.png", ContentFile(_png_bytes(image)))
                 saved.append((image_id, name, seed, image))
@@ -108,7 +106,11 @@ class DjangoJobStore:
                     ]
                 )
                 GenerationJob.objects.filter(id=spec.id).update(
-                    status=JobStatus.SUCCEEDED, progress=1.0, finished_at=timezone.now(), model_name=model_name, error=""
+                    status=JobStatus.SUCCEEDED,
+                    progress=1.0,
+                    finished_at=timezone.now(),
+                    model_name=model_name,
+                    error="",
                 )
         except BaseException:
             for _image_id, name, _seed, _image in saved:

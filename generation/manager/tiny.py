@@ -19,9 +19,7 @@ TINY_VERSION = "tiny-sd-v1"
 def _byte_level_alphabet() -> list[str]:
     """CLIP's byte-to-unicode table: every byte maps to one printable character."""
     printable = (
-        list(range(ord("!"), ord("~") + 1))
-        + list(range(ord("¡"), ord("¬") + 1))
-        + list(range(ord("®"), ord("ÿ") + 1))
+        list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
     )
     codes = printable[:]
     extra = 0
@@ -127,7 +125,7 @@ def ensure_tiny_pipeline(cache_dir: Path) -> Path:
         for root, _dirs, files in os.walk(scratch):
             for name in files:
                 os.chmod(Path(root) / name, 0o644)  # safetensors are saved 0600
-        os.chmod(scratch, 0o755)
+        os.chmod(scratch, 0o755)  # noqa: S103 - a shared model cache is meant to be readable
         try:
             scratch.rename(target)
         except OSError:

@@ -181,7 +181,13 @@ class ModelManager:
             progress = step / total
             self._publish(
                 spec.owner_id,
-                {"type": EventType.PROGRESS.value, "job_id": spec.id, "step": step, "total": total, "progress": progress},
+                {
+                    "type": EventType.PROGRESS.value,
+                    "job_id": spec.id,
+                    "step": step,
+                    "total": total,
+                    "progress": progress,
+                },
             )
             now = self.clock()
             if now - last_write[0] >= PROGRESS_WRITE_INTERVAL:

@@ -70,7 +70,12 @@ def test_createsuperuser_noinput_reads_the_environment(tmp_path: Path) -> None:
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, timeout=120)
     subprocess.run([*manage, "createsuperuser", "--noinput"], env=env, check=True, timeout=120)
-    check = "from accounts.models import User; u = User.objects.get(username='root'); print(u.is_superuser, u.check_password('a long enough secret'))"
-    result = subprocess.run([*manage, "shell", "-c", check], env=env, capture_output=True, text=True, timeout=120, check=True)
+    check = (
+        "from accounts.models import User; u = User.objects.get(username='root');"
+        "print(u.is_superuser, u.check_password('a long enough secret'))"
+    )
+    result = subprocess.run(
+        [*manage, "shell", "-c", check], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
 
     assert result.stdout.strip().splitlines()[-1] == "True True"

@@ -52,9 +52,7 @@ def test_a_finished_job_lists_its_images(alice_api: APIClient, alice: Any, manag
     assert alice_api.get(body["images"][0]["url"]).status_code == 200
 
 
-def test_the_list_is_the_callers_own_newest_first_and_paginated(
-    alice_api: APIClient, alice: Any, bob: Any
-) -> None:
+def test_the_list_is_the_callers_own_newest_first_and_paginated(alice_api: APIClient, alice: Any, bob: Any) -> None:
     mine = [queue_job(alice, prompt=f"scene {n}") for n in range(3)]
     queue_job(bob, prompt="not yours")
 

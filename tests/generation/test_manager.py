@@ -151,7 +151,9 @@ def test_without_a_model_jobs_fail_with_the_load_error(alice: Any) -> None:
 
 
 def test_an_unreachable_hub_model_falls_back_to_the_offline_demo_model(model_cache: Any) -> None:
-    loader = DiffusersLoader(model="wee-waa-tests/not-a-real-model", device="cpu", cache_dir=model_cache, allow_download=False)
+    loader = DiffusersLoader(
+        model="wee-waa-tests/not-a-real-model", device="cpu", cache_dir=model_cache, allow_download=False
+    )
 
     pipeline, status = loader.load()
 

@@ -14,7 +14,17 @@ pytestmark = pytest.mark.integration
 def test_the_generation_suite_passes_on_postgresql(postgres_url: str) -> None:
     env = {**os.environ, "DATABASE_URL": postgres_url}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/generation", "tests/gallery", "-q", "-p", "no:cacheprovider", "--create-db"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests/generation",
+            "tests/gallery",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--create-db",
+        ],
         env=env,
         capture_output=True,
         text=True,

@@ -22,7 +22,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         from daphne.cli import CommandLineInterface
 
-        shown = "localhost" if host in ("0.0.0.0", "::") else host
+        shown = "localhost" if host in ("0.0.0.0", "::") else host  # noqa: S104 - only picks the address to print
         self.stdout.write(self.style.SUCCESS(f"Wee-Waa is starting at http://{shown}:{port}/"), ending="\n")
         self.stdout.flush()
         CommandLineInterface().run(["--bind", host, "--port", str(port), "wee_waa.asgi:application"])
