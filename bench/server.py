@@ -1,0 +1,127 @@
+"""Helpers shared by the benchmarks: a real server process and a signed-up browser-like client."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+
+    def rss_mib(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def health(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as response:
+            return dict(json.load(response))
+
+
+@contextmanager
+def running_server(model: str = "tiny", extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+    """``manage.py serve`` exactly as the README runs it, on a free port and a scratch data dir."""
+    with tempfile.TemporaryDirectory(prefix="wee-waa-bench-") as scratch:
+        data = Path(scratch)
+        port = free_port()
+        env = {
+            **os.environ,
+            "WEE_WAA_MODEL": model,
+            "WEE_WAA_DATA_DIR": str(data),
+            "DATABASE_URL": f"sqlite:///{data / 'db.sqlite3'}",
+            "WEE_WAA_LOG_LEVEL": "WARNING",
+            **(extra_env or {}),
+        }
+        log = (data / "server.log").open("w")
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
+        )
+        server = Server(url=f"http://127.0.0.1:{port}", process=process, data_dir=data)
+        try:
+            deadline = time.monotonic() + 300
+            while True:
+                try:
+                    if server.health()["model"]["loaded"]:
+                        break
+                except OSError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((data / "server.log").read_text()[-3000:])
+                time.sleep(0.2)
+            yield server
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+            log.close()
+
+
+class Client:
+    """A signed-up user speaking to the server the way the studio page does."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.username = f"bench{secrets.token_hex(4)}"
+
+    def cookie(self, name: str) -> str:
+        return next(c.value or "" for c in self.jar if c.name == name)
+
+    def sign_up(self) -> None:
+        self.opener.open(f"{self.base}/accounts/signup/").read()
+        form = {
+            "csrfmiddlewaretoken": self.cookie("csrftoken"),
+            "username": self.username,
+            "password1": "bench password 123",
+            "password2": "bench password 123",
+        }
+        request = urllib.request.Request(
+            f"{self.base}/accounts/signup/",
+            data=urllib.parse.urlencode(form).encode(),
+            headers={"Referer": f"{self.base}/accounts/signup/"},
+        )
+        self.opener.open(request).read()
+        self.cookie("sessionid")  # raises StopIteration if sign-up failed
+
+    def create_job(self, payload: dict[str, Any]) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"{self.base}/api/v1/jobs/",
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json", "X-CSRFToken": self.cookie("csrftoken")},
+        )
+        with self.opener.open(request) as response:
+            return dict(json.load(response))
+
+    def websocket_headers(self) -> dict[str, str]:
+        return {"Cookie": f"sessionid={self.cookie('sessionid')}", "Origin": self.base}
+
+    @property
+    def websocket_url(self) -> str:
+        return self.base.replace("http://", "ws://") + "/ws/generation/"
