@@ -177,11 +177,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "wee_waa.api.exception_handler",
 }
 
-# Security headers that cost nothing on a laptop and are required behind TLS.
-SESSION_COOKIE_SECURE = envbool("WEE_WAA_SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_SSL_REDIRECT = envbool("WEE_WAA_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = envint("WEE_WAA_HSTS_SECONDS", 0, minimum=0)
+# One switch for serving over HTTPS: secure cookies, redirect, HSTS. Off on a laptop.
+HTTPS = envbool("WEE_WAA_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = 31_536_000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("WEE_WAA_BEHIND_PROXY", False) else None
 

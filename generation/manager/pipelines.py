@@ -70,6 +70,15 @@ class DiffusersPipeline:
         return images
 
 
+def _quiet_progress_bars() -> None:
+    """Loading bars belong in a terminal session, not in a server's log."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+
+
 @dataclass
 class DiffusersLoader:
     """Turns ``WEE_WAA_MODEL`` into a resident pipeline, always through ``from_pretrained``.
@@ -85,6 +94,7 @@ class DiffusersLoader:
     allow_download: bool = True
 
     def load(self) -> tuple[DiffusersPipeline, ModelStatus]:
+        _quiet_progress_bars()
         device = resolve_device(self.device)
         status = ModelStatus(state="ready", requested_model=self.model, device=device)
         if self.model == TINY_MODEL_NAME:
@@ -99,7 +109,7 @@ class DiffusersLoader:
             logger.warning("Could not load %s (%s); using the offline demo model", self.model, exc)
             pipe = self._load_tiny(device)
             status.model, status.demo = TINY_MODEL_NAME, True
-            status.error = f"{self.model} could not be loaded: {exc}"[:500]
+            status.error = f"{self.model} could not be loaded (not cached here, and not downloadable: {exc})"[:500]
             return DiffusersPipeline(pipe, TINY_MODEL_NAME, device), status
 
     def _load_tiny(self, device: str) -> Any:

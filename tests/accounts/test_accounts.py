@@ -79,3 +79,34 @@ def test_createsuperuser_noinput_reads_the_environment(tmp_path: Path) -> None:
     )
 
     assert result.stdout.strip().splitlines()[-1] == "True True"
+
+
+def test_production_settings_pass_the_deploy_checks(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "WEE_WAA_DATA_DIR": str(tmp_path),
+        "SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-key-0123456789",
+        "DEBUG": "false",
+        "WEE_WAA_HTTPS": "true",
+        "ALLOWED_HOSTS": "studio.example.com",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_nonsense_setting_stops_the_start_with_a_clear_message(tmp_path: Path) -> None:
+    env = {**os.environ, "WEE_WAA_DATA_DIR": str(tmp_path), "DEBUG": "ture"}
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode != 0
+    assert "DEBUG must be a boolean" in result.stderr
