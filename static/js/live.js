@@ -1,0 +1,85 @@
+// The progress websocket: connects, reconnects with backoff, hands messages to the page.
+// The socket only notifies; the page re-reads the jobs from the API on every (re)connect.
+
+const BACKOFF_MS = [1000, 2000, 4000, 8000, 10000];
+const CLOSE_UNAUTHENTICATED = 4401;
+
+export class LiveSocket {
+  /**
+   * @param {string} path  e.g. "/ws/generation/"
+   * @param {{onOpen: Function, onMessage: Function, onState: Function}} handlers
+   *   onState(state) gets "connecting" | "open" | "reconnecting" | "signed-out".
+   */
+  constructor(path, { onOpen, onMessage, onState }) {
+    const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+    this.url = `${scheme}//${window.location.host}${path}`;
+    this.onOpen = onOpen;
+    this.onMessage = onMessage;
+    this.onState = onState;
+    this.attempt = 0;
+    this.socket = null;
+    this.timer = null;
+    this.stopped = false;
+  }
+
+  connect() {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.onState(this.attempt === 0 ? "connecting" : "reconnecting");
+    let socket;
+    try {
+      socket = new WebSocket(this.url);
+    } catch (error) {
+      this.scheduleReconnect();
+      return;
+    }
+    this.socket = socket;
+    socket.addEventListener("open", () => {
+      this.attempt = 0;
+      this.onState("open");
+      this.onOpen();
+    });
+    socket.addEventListener("message", (event) => {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch (error) {
+        return;
+      }
+      if (message && typeof message === "object") this.onMessage(message);
+    });
+    socket.addEventListener("close", (event) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      if (event.code === CLOSE_UNAUTHENTICATED) {
+        this.stopped = true;
+        this.onState("signed-out");
+        return;
+      }
+      this.scheduleReconnect();
+    });
+    // 'error' is always followed by 'close', which reconnects.
+  }
+
+  scheduleReconnect() {
+    if (this.stopped) return;
+    const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    this.attempt += 1;
+    this.onState("reconnecting");
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** Ask the server to send snapshots of the open jobs again. */
+  sync() {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify({ type: "jobs.sync" }));
+    }
+  }
+
+  /** Reconnect now (e.g. the tab came back online) instead of waiting out the backoff. */
+  reconnectNow() {
+    if (this.stopped || this.socket) return;
+    this.attempt = 0;
+    this.connect();
+  }
+}
