@@ -119,6 +119,10 @@ class Client:
         with self.opener.open(request) as response:
             return dict(json.load(response))
 
+    def health(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.base}/healthz", timeout=5) as response:
+            return dict(json.load(response))
+
     def websocket_headers(self) -> dict[str, str]:
         return {"Cookie": f"sessionid={self.cookie('sessionid')}", "Origin": self.base}
 

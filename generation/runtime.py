@@ -7,6 +7,7 @@ so ``migrate``, ``check`` and test collection never load a model.
 from __future__ import annotations
 
 import logging
+import threading
 
 from django.conf import settings
 
@@ -46,7 +47,17 @@ def start_in_process() -> ModelManager | None:
     if _manager is None:
         _manager = build_manager()
         _manager.start()
+        # Before interpreter shutdown joins other threads: a manager still publishing then
+        # would wait forever on executors that no longer take work.
+        threading._register_atexit(stop_in_process)  # type: ignore[attr-defined]
     return _manager
+
+
+def stop_in_process(timeout: float = 15.0) -> None:
+    """Stop the worker thread; a job in the middle of drawing goes back to the queue."""
+    if _manager is not None and _manager.alive:
+        logger.info("Stopping the model manager")
+        _manager.stop(timeout)
 
 
 def current_manager() -> ModelManager | None:

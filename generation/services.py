@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
@@ -9,9 +10,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from generation import runtime
+from generation.manager.publisher import ChannelLayerPublisher
 from generation.metrics import JOBS_SUBMITTED
 from generation.models import Background, GenerationJob, Style
-from generation.selectors import style_default
+from generation.selectors import job_snapshot, style_default
+
+logger = logging.getLogger(__name__)
 
 MAX_SEED = 2**32 - 1
 
@@ -48,8 +52,17 @@ def job_create(
     with transaction.atomic():
         job.save()
         transaction.on_commit(runtime.notify_new_job)
+        transaction.on_commit(lambda: _announce(job))
     JOBS_SUBMITTED.inc()
     return job
+
+
+def _announce(job: GenerationJob) -> None:
+    """Tell the owner's other tabs about the new job; a lost message only delays the card."""
+    try:
+        ChannelLayerPublisher().publish(job.owner_id, dict(job_snapshot(job)))
+    except Exception:
+        logger.exception("Could not announce job %s", job.id)
 
 
 def background_keep(*, image: Background) -> Background:

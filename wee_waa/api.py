@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -11,9 +12,9 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, exceptions.ParseError):
-        exc = exceptions.ParseError("The request body is not valid JSON.")
+        exc = exceptions.ParseError(_("The request body is not valid JSON."))
     elif isinstance(exc, exceptions.UnsupportedMediaType):
         exc = exceptions.UnsupportedMediaType(
-            getattr(exc, "media_type", ""), "Send the request body as JSON (Content-Type: application/json)."
+            getattr(exc, "media_type", ""), _("Send the request body as JSON (Content-Type: application/json).")
         )
     return drf_exception_handler(exc, context)

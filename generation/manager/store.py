@@ -118,6 +118,13 @@ class DjangoJobStore:
             raise
         return [StoredImage(id=image_id, url=default_storage.url(name), seed=seed) for image_id, name, seed, _ in saved]
 
+    def release(self, job_id: str) -> None:
+        """Hand a job back to the queue when the server stops mid-job; not the job's fault,
+        so the attempt does not count."""
+        GenerationJob.objects.filter(id=job_id, status=JobStatus.RUNNING).update(
+            status=JobStatus.QUEUED, progress=0.0, started_at=None, attempts=F("attempts") - 1
+        )
+
     def fail(self, job_id: str, reason: str) -> None:
         GenerationJob.objects.filter(id=job_id).exclude(status__in=JobStatus.final()).update(
             status=JobStatus.FAILED, error=reason, finished_at=timezone.now()

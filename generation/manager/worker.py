@@ -37,6 +37,10 @@ class NullMetrics:
         pass
 
 
+class ShuttingDown(Exception):
+    """Raised from the step callback to leave the pipeline promptly when the process stops."""
+
+
 def _images_payload(images: list[StoredImage]) -> list[dict[str, Any]]:
     return [{"id": image.id, "url": image.url, "seed": image.seed} for image in images]
 
@@ -136,7 +140,9 @@ class ModelManager:
             logger.warning("Recovered interrupted jobs: %d re-queued, %d failed", len(requeued), len(failed))
 
     def run_once(self) -> bool:
-        """Claim and run one queued job; False when the queue was empty."""
+        """Claim and run one queued job; False when the queue was empty or we are stopping."""
+        if self._stop.is_set():
+            return False
         spec = self.store.claim_next()
         if spec is None:
             return False
@@ -178,6 +184,8 @@ class ModelManager:
         last_write = [self.clock()]
 
         def on_step(step: int, total: int) -> None:
+            if self._stop.is_set():
+                raise ShuttingDown
             progress = step / total
             self._publish(
                 spec.owner_id,
@@ -197,6 +205,23 @@ class ModelManager:
         try:
             images = self.pipeline.generate(spec, on_step)
             stored = self.store.succeed(spec, images, self.pipeline.name)
+        except ShuttingDown:
+            logger.info("Stopping: job %s goes back to the queue", spec.id)
+            self.store.release(spec.id)
+            self._publish(
+                spec.owner_id,
+                {
+                    "type": EventType.SNAPSHOT.value,
+                    "job_id": spec.id,
+                    "status": JobStatus.QUEUED.value,
+                    "progress": 0.0,
+                    "step": 0,
+                    "total": spec.steps,
+                    "error": "",
+                    "images": [],
+                },
+            )
+            return
         except Exception as exc:
             logger.exception("Job %s failed", spec.id)
             self._finish(spec, JobStatus.FAILED, started, error=describe_failure(exc))

@@ -66,12 +66,13 @@ async def test_each_user_receives_only_their_own_jobs_events_in_order(
 
     assert {event["job_id"] for event in alice_events} == {alice_job.id}
     assert {event["job_id"] for event in bob_events} == {bob_job.id}
-    assert [(event["type"], event.get("step")) for event in alice_events] == [
-        ("job.snapshot", 0),
-        ("job.progress", 1),
-        ("job.progress", 2),
-        ("job.progress", 3),
-        ("job.finished", None),
+    assert [(event["type"], event.get("status"), event.get("step")) for event in alice_events] == [
+        ("job.snapshot", "queued", 0),  # announced when created
+        ("job.snapshot", "running", 0),  # claimed by the manager
+        ("job.progress", None, 1),
+        ("job.progress", None, 2),
+        ("job.progress", None, 3),
+        ("job.finished", "succeeded", None),
     ]
     assert alice_events[-1]["status"] == "succeeded"
     assert len(alice_events[-1]["images"]) == 1
@@ -116,3 +117,16 @@ async def test_a_reconnecting_client_gets_the_running_jobs_true_state(alice: Any
     for message in (snapshot, resent, asked):
         assert {key: message[key] for key in expected} == expected
     await again.disconnect()
+
+
+async def test_a_new_job_is_announced_to_the_owners_open_pages(alice: Any, bob: Any) -> None:
+    alice_ws, _ = await connect(alice)
+    bob_ws, _ = await connect(bob)
+
+    job = await sync_to_async(queue_job)(alice)
+
+    announced = await alice_ws.receive_json_from(timeout=5)
+    assert (announced["type"], announced["job_id"], announced["status"]) == ("job.snapshot", job.id, "queued")
+    assert await bob_ws.receive_nothing(timeout=0.2)
+    await alice_ws.disconnect()
+    await bob_ws.disconnect()

@@ -172,3 +172,24 @@ def test_a_local_folder_model_is_loaded_with_from_pretrained(model_cache: Any, t
     assert status.demo is False
     assert status.model == str(folder)
     assert pipeline.pipe.__class__.__name__ == "StableDiffusionPipeline"  # type: ignore[attr-defined]
+
+
+def test_stopping_mid_job_hands_the_job_back_to_the_queue(
+    manager: ModelManager, publisher: RecordingPublisher, alice: Any
+) -> None:
+    job = queue_job(alice, steps=4)
+
+    class StopAfterTwoSteps:
+        def publish(self, owner_id: Any, event: dict[str, Any]) -> None:
+            publisher.publish(owner_id, event)
+            if event.get("step") == 2:
+                manager._stop.set()  # what stop() does, from inside the job
+
+    manager.publisher = StopAfterTwoSteps()
+    assert manager.run_once() is True
+
+    job.refresh_from_db()
+    assert (job.status, job.progress, job.attempts) == (JobStatus.QUEUED, 0.0, 0)
+    assert Background.objects.filter(job=job).count() == 0
+    assert publisher.events[-1][1]["status"] == "queued"
+    assert manager.run_once() is False  # a stopping manager claims nothing new

@@ -25,4 +25,9 @@ class Command(BaseCommand):
         shown = "localhost" if host in ("0.0.0.0", "::") else host  # noqa: S104 - only picks the address to print
         self.stdout.write(self.style.SUCCESS(f"Wee-Waa is starting at http://{shown}:{port}/"), ending="\n")
         self.stdout.flush()
-        CommandLineInterface().run(["--bind", host, "--port", str(port), "wee_waa.asgi:application"])
+        try:
+            CommandLineInterface().run(["--bind", host, "--port", str(port), "wee_waa.asgi:application"])
+        finally:
+            from generation.runtime import stop_in_process
+
+            stop_in_process()
