@@ -66,10 +66,6 @@ class GenerationJob(models.Model):
     def __str__(self) -> str:
         return f"{self.prompt[:40]} ({self.status})"
 
-    @property
-    def is_finished(self) -> bool:
-        return self.status in JobStatus.final()
-
 
 class Background(models.Model):
     """One candidate image drawn by a job; kept ones make up the user's gallery."""
@@ -91,7 +87,3 @@ class Background(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job.prompt[:40]} #{self.index + 1}"
-
-    @property
-    def owner_id(self) -> int:
-        return self.job.owner_id

@@ -72,9 +72,3 @@ def background_keep(*, image: Background) -> Background:
         Background.objects.filter(id=image.id, kept_at__isnull=True).update(kept_at=image.kept_at)
         image.refresh_from_db(fields=["kept_at"])
     return image
-
-
-def background_unkeep(*, image: Background) -> Background:
-    Background.objects.filter(id=image.id).update(kept_at=None)
-    image.kept_at = None
-    return image

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from generation import selectors
 from generation.api import MAX_PROMPT
+from generation.models import Style
 from generation.runtime import model_status
 
 
@@ -37,7 +38,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     """200 while the database answers; the model part is information, not a failure, because
     a web process with ``WEE_WAA_MANAGER=off`` has no model of its own."""
     try:
-        connection.ensure_connection()
+        Style.objects.exists()  # a real round trip, not just an open socket
         database = "ok"
     except DatabaseError as exc:
         database = f"error: {exc.__class__.__name__}"

@@ -22,6 +22,36 @@ def test_healthz_answers_when_the_database_does(client: Any) -> None:
     assert "state" in body["model"]
 
 
+def test_healthz_says_503_when_the_database_does_not_answer(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import OperationalError
+
+    from generation.models import Style
+
+    def down(*args: Any, **kwargs: Any) -> bool:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(Style.objects, "exists", down)
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["database"].startswith("error")
+
+
+def test_odd_requests_get_4xx_never_500(alice_api: Any) -> None:
+    for method, url in [
+        ("get", "/api/v1/jobs/" + "x" * 5000 + "/"),
+        ("get", "/api/v1/jobs/?cursor=garbage"),
+        ("get", "/api/v1/jobs/?page_size=-3"),
+        ("post", "/api/v1/jobs/nope/keep/"),
+        ("delete", "/api/v1/jobs/"),
+        ("get", "/gallery/?page=abc"),
+        ("get", "/media/../../etc/passwd"),
+    ]:
+        status = getattr(alice_api, method)(url).status_code
+        assert status < 500, (method, url, status)
+
+
 def test_metrics_count_finished_jobs_by_status_and_time_them(client: Any, alice: Any, manager: Any) -> None:
     from generation.metrics import PrometheusMetrics
 
