@@ -201,7 +201,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        "generation": {"handlers": ["console"], "level": envstr("WEE_WAA_LOG_LEVEL", "INFO")},
-        "wee_waa": {"handlers": ["console"], "level": envstr("WEE_WAA_LOG_LEVEL", "INFO")},
+        "generation": {"handlers": ["console"], "level": envstr("WEE_WAA_LOG_LEVEL", "INFO"), "propagate": False},
+        "wee_waa": {"handlers": ["console"], "level": envstr("WEE_WAA_LOG_LEVEL", "INFO"), "propagate": False},
     },
 }
