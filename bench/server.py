@@ -45,41 +45,51 @@ class Server:
             return dict(json.load(response))
 
 
-@contextmanager
-def running_server(model: str = "tiny", extra_env: dict[str, str] | None = None) -> Iterator[Server]:
-    """``manage.py serve`` exactly as the README runs it, on a free port and a scratch data dir."""
-    with tempfile.TemporaryDirectory(prefix="wee-waa-bench-") as scratch:
-        data = Path(scratch)
-        port = free_port()
-        env = {
-            **os.environ,
-            "WEE_WAA_MODEL": model,
-            "WEE_WAA_DATA_DIR": str(data),
-            "DATABASE_URL": f"sqlite:///{data / 'db.sqlite3'}",
-            "WEE_WAA_LOG_LEVEL": "WARNING",
-            **(extra_env or {}),
-        }
-        log = (data / "server.log").open("w")
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
-        )
-        server = Server(url=f"http://127.0.0.1:{port}", process=process, data_dir=data)
+def start_server(data: Path, model: str = "tiny", extra_env: dict[str, str] | None = None) -> Server:
+    """``manage.py serve`` exactly as the README runs it, on a free port and the given data
+    folder; returns once the model is loaded."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "WEE_WAA_MODEL": model,
+        "WEE_WAA_DATA_DIR": str(data),
+        "DATABASE_URL": f"sqlite:///{data / 'db.sqlite3'}",
+        "REDIS_URL": "",
+        "WEE_WAA_MANAGER": "inprocess",
+        "WEE_WAA_LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
+    }
+    log = (data / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
+    )
+    log.close()  # the child keeps its own copy
+    server = Server(url=f"http://127.0.0.1:{port}", process=process, data_dir=data)
+    deadline = time.monotonic() + 300
+    while True:
         try:
-            deadline = time.monotonic() + 300
-            while True:
-                try:
-                    if server.health()["model"]["loaded"]:
-                        break
-                except OSError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((data / "server.log").read_text()[-3000:])
-                time.sleep(0.2)
+            if server.health()["model"]["loaded"]:
+                return server
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError((data / "server.log").read_text()[-3000:])
+        time.sleep(0.2)
+
+
+@contextmanager
+def running_server(
+    model: str = "tiny", extra_env: dict[str, str] | None = None, data: Path | None = None
+) -> Iterator[Server]:
+    with tempfile.TemporaryDirectory(prefix="wee-waa-server-") as scratch:
+        server = start_server(data or Path(scratch), model, extra_env)
+        try:
             yield server
         finally:
-            process.terminate()
-            process.wait(timeout=30)
-            log.close()
+            if server.process.poll() is None:
+                server.process.terminate()
+                server.process.wait(timeout=30)
 
 
 class Client:

@@ -45,6 +45,20 @@ def _images_payload(images: list[StoredImage]) -> list[dict[str, Any]]:
     return [{"id": image.id, "url": image.url, "seed": image.seed} for image in images]
 
 
+def _fresh_snapshot(spec: JobSpec, status: JobStatus) -> dict[str, Any]:
+    """The state of a job that has no progress yet: just claimed, or handed back."""
+    return {
+        "type": EventType.SNAPSHOT.value,
+        "job_id": spec.id,
+        "status": status.value,
+        "progress": 0.0,
+        "step": 0,
+        "total": spec.steps,
+        "error": "",
+        "images": [],
+    }
+
+
 def describe_failure(exc: BaseException) -> str:
     """A reason a person can read in the studio, not a traceback."""
     text = str(exc).strip() or exc.__class__.__name__
@@ -164,19 +178,7 @@ class ModelManager:
 
     def _run_job(self, spec: JobSpec) -> None:
         started = self.clock()
-        self._publish(
-            spec.owner_id,
-            {
-                "type": EventType.SNAPSHOT.value,
-                "job_id": spec.id,
-                "status": JobStatus.RUNNING.value,
-                "progress": 0.0,
-                "step": 0,
-                "total": spec.steps,
-                "error": "",
-                "images": [],
-            },
-        )
+        self._publish(spec.owner_id, _fresh_snapshot(spec, JobStatus.RUNNING))
         if self.pipeline is None:
             reason = f"The model is not available: {self.status.error or 'it is still loading'}"
             self._finish(spec, JobStatus.FAILED, started, error=reason)
@@ -208,19 +210,7 @@ class ModelManager:
         except ShuttingDown:
             logger.info("Stopping: job %s goes back to the queue", spec.id)
             self.store.release(spec.id)
-            self._publish(
-                spec.owner_id,
-                {
-                    "type": EventType.SNAPSHOT.value,
-                    "job_id": spec.id,
-                    "status": JobStatus.QUEUED.value,
-                    "progress": 0.0,
-                    "step": 0,
-                    "total": spec.steps,
-                    "error": "",
-                    "images": [],
-                },
-            )
+            self._publish(spec.owner_id, _fresh_snapshot(spec, JobStatus.QUEUED))
             return
         except Exception as exc:
             logger.exception("Job %s failed", spec.id)
