@@ -120,9 +120,14 @@ class ModelManager:
 
     def _run(self) -> None:
         self.load()
-        self.recover()
+        recovered = False
         while not self._stop.is_set():
+            # Cleared before looking, so a job queued while we look still wakes the next wait.
+            self._wake.clear()
             try:
+                if not recovered:
+                    self.recover()
+                    recovered = True
                 worked = self.run_once()
             except Exception:  # keep the thread alive across database blips
                 logger.exception("Model manager loop failed; retrying")
@@ -130,7 +135,6 @@ class ModelManager:
                 self._stop.wait(1.0)
             if not worked:
                 self._wake.wait(self.poll_seconds)
-                self._wake.clear()
 
     # -- steps (tests call these directly) ----------------------------------------------------
     def load(self) -> None:

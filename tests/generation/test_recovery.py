@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
+from django.db import OperationalError
 
 from generation.events import JobStatus
+from generation.manager.publisher import RecordingPublisher
+from generation.manager.store import DjangoJobStore
 from generation.manager.worker import ModelManager
 from generation.models import GenerationJob
+from tests.conftest import PreloadedLoader
 from tests.factories import queue_job
 
 pytestmark = pytest.mark.django_db
@@ -59,18 +64,12 @@ def test_recovery_leaves_queued_and_finished_jobs_alone(manager: ModelManager, a
 def test_the_started_manager_thread_recovers_and_drains_the_queue(
     tiny_loaded: Any, alice: Any, transactional_db: None
 ) -> None:
-    from generation.manager.publisher import RecordingPublisher
-    from generation.manager.store import DjangoJobStore
-    from tests.conftest import PreloadedLoader
-
     job = _left_running(alice, attempts=1)
     manager = ModelManager(
         store=DjangoJobStore(), publisher=RecordingPublisher(), loader=PreloadedLoader(tiny_loaded), poll_seconds=0.05
     )
     manager.start()
     try:
-        import time
-
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             job.refresh_from_db()
@@ -81,3 +80,29 @@ def test_the_started_manager_thread_recovers_and_drains_the_queue(
         manager.stop()
     assert job.status == JobStatus.SUCCEEDED
     assert not manager.alive
+
+
+def test_the_manager_thread_survives_a_database_error_at_start(
+    tiny_loaded: Any, alice: Any, transactional_db: None
+) -> None:
+    class FlakyStore(DjangoJobStore):
+        failures = 1
+
+        def requeue_orphans(self, max_attempts: int) -> tuple[list[str], list[str]]:
+            if self.failures:
+                self.failures -= 1
+                raise OperationalError("database is starting up")
+            return super().requeue_orphans(max_attempts)
+
+    job = _left_running(alice, attempts=1)
+    manager = ModelManager(
+        store=FlakyStore(), publisher=RecordingPublisher(), loader=PreloadedLoader(tiny_loaded), poll_seconds=0.05
+    )
+    manager.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and GenerationJob.objects.get(id=job.id).status != JobStatus.SUCCEEDED:
+            time.sleep(0.05)
+    finally:
+        manager.stop()
+    assert GenerationJob.objects.get(id=job.id).status == JobStatus.SUCCEEDED
