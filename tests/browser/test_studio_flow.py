@@ -33,17 +33,21 @@ def sign_up(page: Any, base: str) -> str:
     return username
 
 
+def generate(page: Any, prompt: str, *, count: int, size: int, steps: int) -> None:
+    page.fill("#prompt", prompt)
+    page.select_option("#count", str(count))
+    page.locator("#advanced").evaluate("(d) => d.open = true")
+    page.select_option("#size", str(size))
+    page.fill("#steps", str(steps))
+    page.click("#generate")
+
+
 def test_a_new_user_generates_keeps_and_finds_it_in_the_gallery(page: Any, live_server_url: str) -> None:
     sign_up(page, live_server_url)
     page.wait_for_function("document.querySelector('#jobs') !== null")
     page.evaluate(WATCH_PROGRESS)
 
-    page.fill("#prompt", "Springfield at sunset, snowy street")
-    page.select_option("#count", "2")
-    page.locator("details").first.evaluate("(d) => d.open = true")
-    page.select_option("#size", "256")
-    page.fill("#steps", "30")
-    page.click("#generate")
+    generate(page, "Springfield at sunset, snowy street", count=2, size=256, steps=30)
 
     card = page.locator(".job-card").first
     card.locator("img.candidate").nth(1).wait_for()
@@ -64,12 +68,7 @@ def test_a_new_user_generates_keeps_and_finds_it_in_the_gallery(page: Any, live_
 
 def test_reloading_mid_job_shows_the_true_state_and_keeps_following(page: Any, live_server_url: str) -> None:
     sign_up(page, live_server_url)
-    page.fill("#prompt", "a long slow harbour scene")
-    page.select_option("#count", "2")
-    page.locator("details").first.evaluate("(d) => d.open = true")
-    page.select_option("#size", "512")
-    page.fill("#steps", "50")
-    page.click("#generate")
+    generate(page, "a long slow harbour scene", count=2, size=512, steps=50)
     page.wait_for_selector(".job-card[data-status=running]")
     page.wait_for_function(
         "Number(document.querySelector('.job-card [role=progressbar]').getAttribute('aria-valuenow')) > 0"

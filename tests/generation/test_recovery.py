@@ -61,16 +61,11 @@ def test_recovery_leaves_queued_and_finished_jobs_alone(manager: ModelManager, a
     assert GenerationJob.objects.get(id=done.id).status == JobStatus.SUCCEEDED
 
 
-def test_the_started_manager_thread_recovers_and_drains_the_queue(
-    tiny_loaded: Any, alice: Any, transactional_db: None
-) -> None:
-    job = _left_running(alice, attempts=1)
-    manager = ModelManager(
-        store=DjangoJobStore(), publisher=RecordingPublisher(), loader=PreloadedLoader(tiny_loaded), poll_seconds=0.05
-    )
+def _run_thread_until_done(manager: ModelManager, job: GenerationJob, seconds: float = 30) -> GenerationJob:
+    """Start the real worker thread, wait for the job to finish, stop the thread."""
     manager.start()
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             job.refresh_from_db()
             if job.status == JobStatus.SUCCEEDED:
@@ -78,7 +73,18 @@ def test_the_started_manager_thread_recovers_and_drains_the_queue(
             time.sleep(0.05)
     finally:
         manager.stop()
-    assert job.status == JobStatus.SUCCEEDED
+    return job
+
+
+def test_the_started_manager_thread_recovers_and_drains_the_queue(
+    tiny_loaded: Any, alice: Any, transactional_db: None
+) -> None:
+    job = _left_running(alice, attempts=1)
+    manager = ModelManager(
+        store=DjangoJobStore(), publisher=RecordingPublisher(), loader=PreloadedLoader(tiny_loaded), poll_seconds=0.05
+    )
+
+    assert _run_thread_until_done(manager, job).status == JobStatus.SUCCEEDED
     assert not manager.alive
 
 
@@ -98,11 +104,5 @@ def test_the_manager_thread_survives_a_database_error_at_start(
     manager = ModelManager(
         store=FlakyStore(), publisher=RecordingPublisher(), loader=PreloadedLoader(tiny_loaded), poll_seconds=0.05
     )
-    manager.start()
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and GenerationJob.objects.get(id=job.id).status != JobStatus.SUCCEEDED:
-            time.sleep(0.05)
-    finally:
-        manager.stop()
-    assert GenerationJob.objects.get(id=job.id).status == JobStatus.SUCCEEDED
+
+    assert _run_thread_until_done(manager, job).status == JobStatus.SUCCEEDED
