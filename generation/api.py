@@ -14,7 +14,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from generation import selectors, services
+from generation.events import JobStatus, QueuePlace
 from generation.models import Background, GenerationJob, Style
+from generation.queueing import queue_places
 
 MIN_SIZE, MAX_SIZE, SIZE_MULTIPLE = 64, 1024, 8
 MAX_PROMPT = 500
@@ -114,9 +116,29 @@ class JobOutputSerializer(serializers.Serializer[GenerationJob]):
     started_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField()
     images = ImageOutputSerializer(many=True)
+    position = serializers.SerializerMethodField()
+    eta_seconds = serializers.SerializerMethodField()
+    cancel_requested = serializers.BooleanField()
 
     def get_style_name(self, job: GenerationJob) -> str | None:
         return job.style.name if job.style else None
+
+    def _place(self, job: GenerationJob) -> QueuePlace | None:
+        """Places are computed once per response (context "places"), not once per job."""
+        if job.status != JobStatus.QUEUED:
+            return None
+        if "places" not in self.context:
+            self.context["places"] = queue_places()
+        place = self.context["places"].get(job.id)
+        return place[1] if place else None
+
+    def get_position(self, job: GenerationJob) -> int | None:
+        place = self._place(job)
+        return place["position"] if place else None
+
+    def get_eta_seconds(self, job: GenerationJob) -> float | None:
+        place = self._place(job)
+        return place["eta_seconds"] if place else None
 
 
 class JobPagination(CursorPagination):
@@ -143,13 +165,35 @@ class JobListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = JobInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        job = services.job_create(owner=request.user, **data.validated_data)
+        try:
+            job = services.job_create(owner=request.user, **data.validated_data)
+        except services.QueueLimitReached as limit:
+            return Response(
+                {"detail": limit.message},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(limit.retry_after)},
+            )
         return Response(JobOutputSerializer(_owned_job(request, job.id)).data, status=status.HTTP_201_CREATED)
 
 
 class JobDetailApi(APIView):
     def get(self, request: Request, job_id: str) -> Response:
         return Response(JobOutputSerializer(_owned_job(request, job_id)).data)
+
+
+class JobCancelApi(APIView):
+    def post(self, request: Request, job_id: str) -> Response:
+        job = _owned_job(request, job_id)
+        try:
+            job = services.job_cancel(job=job)
+        except services.JobAlreadyFinished as finished:
+            message = {
+                JobStatus.SUCCEEDED: _("This job has already finished: there is nothing left to cancel."),
+                JobStatus.FAILED: _("This job has already failed: there is nothing left to cancel."),
+                JobStatus.CANCELLED: _("This job is already cancelled."),
+            }.get(JobStatus(finished.status), _("This job can no longer be cancelled."))
+            return Response({"detail": message, "status": finished.status}, status=status.HTTP_409_CONFLICT)
+        return Response(JobOutputSerializer(_owned_job(request, job.id)).data)
 
 
 class JobKeepApi(APIView):

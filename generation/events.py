@@ -30,6 +30,8 @@ class EventType(StrEnum):
     SNAPSHOT = "job.snapshot"  # full state of one job (on connect, and on status changes)
     PROGRESS = "job.progress"  # one denoising step done
     FINISHED = "job.finished"  # the last message of a job
+    PREVIEW = "job.preview"  # a small picture of the latents while drawing
+    QUEUE = "job.queue"  # places in line and ETAs of one user's queued jobs
 
 
 class ImagePayload(TypedDict):
@@ -47,6 +49,8 @@ class SnapshotEvent(TypedDict):
     total: int
     error: str
     images: list[ImagePayload]
+    position: int | None  # 1-based place in line while queued
+    eta_seconds: float | None  # None until the workers have measured their speed
 
 
 class ProgressEvent(TypedDict):
@@ -55,6 +59,29 @@ class ProgressEvent(TypedDict):
     step: int
     total: int
     progress: float
+    sent_at: float  # server clock (epoch seconds): lets a client measure delivery lag
+
+
+class PreviewEvent(TypedDict):
+    type: Literal["job.preview"]
+    job_id: str
+    step: int
+    total: int
+    image: str  # data:image/jpeg;base64,…
+    width: int
+    height: int
+    sent_at: float
+
+
+class QueuePlace(TypedDict):
+    job_id: str
+    position: int
+    eta_seconds: float | None
+
+
+class QueueEvent(TypedDict):
+    type: Literal["job.queue"]
+    jobs: list[QueuePlace]
 
 
 class FinishedEvent(TypedDict):
@@ -66,7 +93,7 @@ class FinishedEvent(TypedDict):
     duration: NotRequired[float]
 
 
-JobEvent = SnapshotEvent | ProgressEvent | FinishedEvent
+JobEvent = SnapshotEvent | ProgressEvent | PreviewEvent | FinishedEvent | QueueEvent
 
 # The channel-layer message type the consumer handles (dots become underscores: job_event).
 CHANNEL_MESSAGE_TYPE = "job.event"

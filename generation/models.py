@@ -54,6 +54,11 @@ class GenerationJob(models.Model):
     progress = models.FloatField(_("progress"), default=0.0)
     error = models.TextField(_("error"), blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Scale-out bookkeeping: which worker holds a running job, and until when. A worker renews
+    # its lease while it draws; a job whose lease ran out belonged to a dead worker.
+    worker = models.CharField(_("worker"), max_length=120, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(_("cancel requested"), default=False)
     model_name = models.CharField(_("model"), max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -61,7 +66,11 @@ class GenerationJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "created_at"]), models.Index(fields=["owner", "-created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["owner", "-created_at"]),
+            models.Index(fields=["status", "lease_expires_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.prompt[:40]} ({self.status})"
@@ -87,3 +96,29 @@ class Background(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job.prompt[:40]} #{self.index + 1}"
+
+
+class GenerationWorker(models.Model):
+    """One running model manager (in a web process or a ``generation_worker``), as last seen.
+
+    Web processes read these rows to tell users an ETA and to show in ``/healthz`` who is
+    drawing, without talking to the workers directly.
+    """
+
+    id = models.CharField(primary_key=True, max_length=120)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    model_name = models.CharField(max_length=300, blank=True)
+    device = models.CharField(max_length=40, blank=True)
+    state = models.CharField(max_length=20, default="loading")
+    images_per_second = models.FloatField(default=0.0)
+    restarts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "id"]
+
+    def __str__(self) -> str:
+        return self.id

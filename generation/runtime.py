@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 from django.conf import settings
 
@@ -24,6 +25,8 @@ _manager: ModelManager | None = None
 
 
 def build_manager(*, model: str | None = None) -> ModelManager:
+    from generation.queueing import announce_queue
+
     return ModelManager(
         store=DjangoJobStore(),
         publisher=ChannelLayerPublisher(),
@@ -31,10 +34,17 @@ def build_manager(*, model: str | None = None) -> ModelManager:
             model=model or settings.WEE_WAA_MODEL,
             device=settings.WEE_WAA_DEVICE,
             cache_dir=settings.WEE_WAA_MODEL_CACHE,
+            dtype=settings.WEE_WAA_DTYPE,
+            compile=settings.WEE_WAA_COMPILE,
+            preview_vae=settings.WEE_WAA_PREVIEW_VAE,
         ),
         metrics=PrometheusMetrics(),
         max_attempts=settings.WEE_WAA_MAX_ATTEMPTS,
         poll_seconds=settings.WEE_WAA_POLL_SECONDS,
+        max_batch=settings.WEE_WAA_MAX_BATCH,
+        lease_seconds=settings.WEE_WAA_LEASE_SECONDS,
+        preview_every=settings.WEE_WAA_PREVIEW_EVERY,
+        announcer=announce_queue,
     )
 
 
@@ -67,6 +77,28 @@ def current_manager() -> ModelManager | None:
 def notify_new_job() -> None:
     if _manager is not None:
         _manager.notify()
+
+
+def notify_cancel(job_id: str) -> None:
+    """This process's manager stops the job at its next step; a manager in another process
+    hears of it from the database within a fraction of a second."""
+    if _manager is not None:
+        _manager.cancel(job_id)
+
+
+def manager_health(manager: ModelManager | None) -> dict[str, Any]:
+    """What ``/healthz`` says about this process's manager thread."""
+    if manager is None:
+        return {"mode": settings.WEE_WAA_MANAGER, "alive": False}
+    return {
+        "mode": settings.WEE_WAA_MANAGER,
+        "alive": manager.alive,
+        "worker": manager.worker_id,
+        "restarts": manager.restarts,
+        "last_error": manager.last_error,
+        "batch_limit": manager.batch_limit,
+        "images_per_second": round(manager.images_per_second, 3),
+    }
 
 
 def model_status() -> ModelStatus:

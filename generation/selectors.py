@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from generation.events import EventType, ImagePayload, JobStatus, SnapshotEvent
-from generation.models import Background, GenerationJob, Style
+from generation.events import EventType, ImagePayload, JobStatus, QueuePlace, SnapshotEvent
+from generation.models import Background, GenerationJob, GenerationWorker, Style
+from generation.queueing import queue_places
 
 
 def style_default() -> Style | None:
@@ -32,8 +36,9 @@ def image_payload(image: Background) -> ImagePayload:
     return {"id": image.id, "url": default_storage.url(image.image.name), "seed": image.seed}
 
 
-def job_snapshot(job: GenerationJob) -> SnapshotEvent:
+def job_snapshot(job: GenerationJob, places: dict[str, tuple[Any, QueuePlace]] | None = None) -> SnapshotEvent:
     step = round(job.progress * job.steps)
+    place = (places or {}).get(job.id)
     return {
         "type": EventType.SNAPSHOT.value,
         "job_id": job.id,
@@ -43,13 +48,16 @@ def job_snapshot(job: GenerationJob) -> SnapshotEvent:
         "total": job.steps,
         "error": job.error,
         "images": [image_payload(image) for image in job.images.all()],
+        "position": place[1]["position"] if place else None,
+        "eta_seconds": place[1]["eta_seconds"] if place else None,
     }
 
 
 def unfinished_job_snapshots(user: Any) -> list[SnapshotEvent]:
     """What a (re)connecting websocket is told first: the state of every open job."""
-    jobs = jobs_for_user(user).filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
-    return [job_snapshot(job) for job in jobs]
+    jobs = list(jobs_for_user(user).filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]))
+    places = queue_places() if any(job.status == JobStatus.QUEUED for job in jobs) else {}
+    return [job_snapshot(job, places) for job in jobs]
 
 
 def backgrounds_kept(user: Any) -> QuerySet[Background]:
@@ -58,3 +66,14 @@ def backgrounds_kept(user: Any) -> QuerySet[Background]:
         .select_related("job", "job__style")
         .order_by("-kept_at", "-id")
     )
+
+
+def workers_alive() -> list[dict[str, Any]]:
+    """Model managers that reported in the last two lease periods, wherever they run."""
+    since = timezone.now() - timedelta(seconds=2 * settings.WEE_WAA_LEASE_SECONDS)
+    return [
+        dict(row)
+        for row in GenerationWorker.objects.filter(last_seen_at__gte=since)
+        .order_by("id")
+        .values("id", "model_name", "device", "state", "images_per_second", "restarts", "last_seen_at")
+    ]

@@ -6,18 +6,69 @@ import logging
 import secrets
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from generation import runtime
+from generation.events import EventType, JobStatus
 from generation.manager.publisher import ChannelLayerPublisher
-from generation.metrics import JOBS_SUBMITTED
+from generation.metrics import JOBS_FINISHED, JOBS_REFUSED, JOBS_SUBMITTED
 from generation.models import Background, GenerationJob, Style
+from generation.queueing import announce_queue, queue_places
 from generation.selectors import job_snapshot, style_default
 
 logger = logging.getLogger(__name__)
 
 MAX_SEED = 2**32 - 1
+
+
+class QueueLimitReached(Exception):
+    """A limit on unfinished jobs; the API answers 429 with this message."""
+
+    def __init__(self, message: str, *, limit: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.limit = limit
+        self.retry_after = retry_after
+
+
+class JobAlreadyFinished(Exception):
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _check_limits(owner: Any) -> None:
+    """Inside the creating transaction, with the owner's row locked, so two requests at once
+    cannot both slip under the per-user limit (PostgreSQL; SQLite serialises writers)."""
+    get_user_model().objects.select_for_update().filter(pk=owner.pk).exists()
+    per_user = settings.WEE_WAA_MAX_UNFINISHED_PER_USER
+    unfinished = GenerationJob.objects.filter(owner=owner, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).count()
+    if unfinished >= per_user:
+        JOBS_REFUSED.labels(limit="per_user").inc()
+        raise QueueLimitReached(
+            ngettext(
+                "You already have %(count)d picture waiting or being drawn. Wait for it to finish, "
+                "or cancel it, then try again.",
+                "You already have %(count)d pictures waiting or being drawn. Wait for one to finish, "
+                "or cancel one, then try again.",
+                unfinished,
+            )
+            % {"count": unfinished},
+            limit="per_user",
+            retry_after=10,
+        )
+    if GenerationJob.objects.filter(status=JobStatus.QUEUED).count() >= settings.WEE_WAA_MAX_QUEUE:
+        JOBS_REFUSED.labels(limit="global").inc()
+        raise QueueLimitReached(
+            _("The studio is very busy right now: the line is full. Try again in a minute."),
+            limit="global",
+            retry_after=60,
+        )
 
 
 def job_create(
@@ -50,6 +101,7 @@ def job_create(
         seed=seed if seed is not None else secrets.randbelow(MAX_SEED - 8),
     )
     with transaction.atomic():
+        _check_limits(owner)
         job.save()
         transaction.on_commit(runtime.notify_new_job)
         transaction.on_commit(lambda: _announce(job))
@@ -58,11 +110,47 @@ def job_create(
 
 
 def _announce(job: GenerationJob) -> None:
-    """Tell the owner's other tabs about the new job; a lost message only delays the card."""
+    """Tell the owner's other tabs about the new job, and everyone whose place in line it
+    changed; a lost message only delays a card."""
     try:
-        ChannelLayerPublisher().publish(job.owner_id, dict(job_snapshot(job)))
+        ChannelLayerPublisher().publish(job.owner_id, dict(job_snapshot(job, queue_places())))
+        announce_queue()
     except Exception:
         logger.exception("Could not announce job %s", job.id)
+
+
+def job_cancel(*, job: GenerationJob) -> GenerationJob:
+    """A queued job ends ``cancelled`` at once. A running one is flagged: the worker drawing it
+    (in this process or another) drops it at its next step and marks it ``cancelled``."""
+    now = timezone.now()
+    with transaction.atomic():
+        if GenerationJob.objects.filter(id=job.id, status=JobStatus.QUEUED).update(
+            status=JobStatus.CANCELLED, finished_at=now
+        ):
+            transaction.on_commit(lambda: _announce_cancelled(job))
+        elif GenerationJob.objects.filter(id=job.id, status=JobStatus.RUNNING).update(cancel_requested=True):
+            transaction.on_commit(lambda: runtime.notify_cancel(job.id))
+        else:
+            job.refresh_from_db(fields=["status"])
+            raise JobAlreadyFinished(job.status)
+    job.refresh_from_db()
+    return job
+
+
+def _announce_cancelled(job: GenerationJob) -> None:
+    JOBS_FINISHED.labels(status=JobStatus.CANCELLED.value).inc()
+    try:
+        event = {
+            "type": EventType.FINISHED.value,
+            "job_id": job.id,
+            "status": JobStatus.CANCELLED.value,
+            "error": "",
+            "images": [],
+        }
+        ChannelLayerPublisher().publish(job.owner_id, event)
+        announce_queue()
+    except Exception:
+        logger.exception("Could not announce the cancel of job %s", job.id)
 
 
 def background_keep(*, image: Background) -> Background:

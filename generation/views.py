@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -12,7 +14,7 @@ from django.views.decorators.http import require_GET
 from generation import selectors
 from generation.api import MAX_PROMPT
 from generation.models import Style
-from generation.runtime import model_status
+from generation.runtime import current_manager, manager_health, model_status
 
 
 @login_required
@@ -43,7 +45,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except DatabaseError as exc:
         database = f"error: {exc.__class__.__name__}"
     status = model_status()
-    body = {
+    manager = current_manager()
+    if manager is not None:
+        manager.ensure_running()  # the watchdog: a dead manager thread is started again
+    body: dict[str, Any] = {
         "status": "ok" if database == "ok" else "error",
         "database": database,
         "model": {
@@ -54,6 +59,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
             "device": status.device,
             "demo": status.demo,
             "error": status.error,
+            "preview": status.extra.get("preview", ""),
         },
+        "manager": manager_health(manager),
+        "workers": selectors.workers_alive() if database == "ok" else [],
     }
     return JsonResponse(body, status=200 if database == "ok" else 503)

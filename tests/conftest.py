@@ -69,7 +69,10 @@ def publisher() -> RecordingPublisher:
 
 @pytest.fixture
 def manager(tiny_loaded: tuple[Pipeline, ModelStatus], publisher: RecordingPublisher) -> ModelManager:
-    manager = ModelManager(store=DjangoJobStore(), publisher=publisher, loader=PreloadedLoader(tiny_loaded))
+    # Previews off: most tests read the exact event sequence; tests of previews turn them on.
+    manager = ModelManager(
+        store=DjangoJobStore(), publisher=publisher, loader=PreloadedLoader(tiny_loaded), preview_every=0
+    )
     manager.load()
     return manager
 

@@ -13,7 +13,7 @@ import dj_database_url
 import django_stubs_ext
 from django.utils.translation import gettext_lazy as _
 
-from wee_waa.env import envbool, envchoice, envint, envlist, envstr
+from wee_waa.env import envbool, envchoice, envfloat, envint, envlist, envstr
 
 # Lets admin.ModelAdmin[Model] and friends be written with type parameters at run time.
 django_stubs_ext.monkeypatch()
@@ -193,7 +193,21 @@ WEE_WAA_DEVICE = envchoice("WEE_WAA_DEVICE", "auto", ("auto", "cuda", "cpu", "mp
 WEE_WAA_MANAGER = envchoice("WEE_WAA_MANAGER", "inprocess", ("inprocess", "off"))
 WEE_WAA_MODEL_CACHE = Path(envstr("WEE_WAA_MODEL_CACHE", str(DATA_DIR / "models")))
 WEE_WAA_MAX_ATTEMPTS = envint("WEE_WAA_MAX_ATTEMPTS", 3, minimum=1)
-WEE_WAA_POLL_SECONDS = envint("WEE_WAA_POLL_SECONDS", 2, minimum=1)
+WEE_WAA_POLL_SECONDS = envfloat("WEE_WAA_POLL_SECONDS", 1.0, minimum=0.05)
+# Images per pipeline call; jobs of different users with the same size/steps/guidance share one.
+WEE_WAA_MAX_BATCH = envint("WEE_WAA_MAX_BATCH", 8, minimum=1)
+# Unfinished (queued or drawing) jobs one user may have, and queued jobs in all.
+WEE_WAA_MAX_UNFINISHED_PER_USER = envint("WEE_WAA_MAX_UNFINISHED_PER_USER", 10, minimum=1)
+WEE_WAA_MAX_QUEUE = envint("WEE_WAA_MAX_QUEUE", 500, minimum=1)
+# A worker renews the lease on its jobs every third of this; an expired lease means it died.
+WEE_WAA_LEASE_SECONDS = envfloat("WEE_WAA_LEASE_SECONDS", 30.0, minimum=1.0)
+# Previews: every N steps; decoded by an AutoencoderTiny (hub id or folder) when one is named,
+# otherwise by a cheap linear latent → RGB projection.
+WEE_WAA_PREVIEW_EVERY = envint("WEE_WAA_PREVIEW_EVERY", 1, minimum=0)
+WEE_WAA_PREVIEW_VAE = envstr("WEE_WAA_PREVIEW_VAE", "")
+# GPU: half precision by default, torch.compile when asked (slow first batches, faster after).
+WEE_WAA_DTYPE = envchoice("WEE_WAA_DTYPE", "auto", ("auto", "fp16", "bf16", "fp32"))
+WEE_WAA_COMPILE = envbool("WEE_WAA_COMPILE", False)
 
 LOGGING = {
     "version": 1,

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from generation.manager.preview import LatentPreviews, load_preview_decoder
 from generation.manager.tiny import TINY_MODEL_NAME, ensure_tiny_pipeline
-from generation.manager.types import JobSpec, ModelStatus, StepCallback
+from generation.manager.types import JobSpec, ModelStatus, Slot, StepCallback
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
 logger = logging.getLogger(__name__)
+
+SD_TURBO_RANDOM_NAME = "sd-turbo-random"
 
 OFFLINE_DEMO_NOTE = (
     "The offline demo model is active: it draws noise. Set WEE_WAA_MODEL to a Hugging Face "
@@ -37,37 +42,77 @@ class DiffusersPipeline:
     """A resident text-to-image pipeline. Only the manager's worker thread calls it:
     schedulers keep state and tokenizers are not thread-safe."""
 
-    def __init__(self, pipe: Any, name: str, device: str) -> None:
+    def __init__(self, pipe: Any, name: str, device: str, preview_decoder: Any | None = None) -> None:
         self.pipe = pipe
         self.name = name
         self.device = device
+        self.preview_decoder = preview_decoder
         pipe.set_progress_bar_config(disable=True)
 
-    def generate(self, spec: JobSpec, on_step: StepCallback) -> list[Image]:
+    def generate(self, slots: Sequence[Slot], on_step: StepCallback) -> list[Image]:
+        """One pipeline call for the whole batch: each image keeps its own prompt, negative
+        prompt and seed, so a job draws the same picture whoever it is batched with."""
         import torch
 
-        # CPU generators: the same seed draws the same picture on any device.
-        generators = [torch.Generator(device="cpu").manual_seed(seed) for seed in spec.seeds()]
+        first = slots[0].job
+        # CPU generators, one per image: the same seed draws the same picture on any device
+        # and in any batch.
+        generators = [torch.Generator(device="cpu").manual_seed(slot.seed) for slot in slots]
+        use_negative = first.guidance_scale > 1.0 and any(slot.job.negative_prompt for slot in slots)
 
         def step_end(pipe: Any, step: int, timestep: Any, callback_kwargs: dict[str, Any]) -> dict[str, Any]:
-            on_step(step + 1, spec.steps)
+            source = LatentPreviews(callback_kwargs["latents"], self.preview_decoder)
+            if on_step(step + 1, first.steps, source):
+                pipe._interrupt = True  # diffusers leaves the loop; the caller drops the result
             return callback_kwargs
 
-        use_negative = spec.guidance_scale > 1.0 and bool(spec.negative_prompt)
         with torch.inference_mode():
             result = self.pipe(
-                prompt=[spec.prompt] * spec.count,
-                negative_prompt=[spec.negative_prompt] * spec.count if use_negative else None,
-                num_inference_steps=spec.steps,
-                guidance_scale=spec.guidance_scale,
-                width=spec.width,
-                height=spec.height,
+                prompt=[slot.job.prompt for slot in slots],
+                negative_prompt=[slot.job.negative_prompt for slot in slots] if use_negative else None,
+                num_inference_steps=first.steps,
+                guidance_scale=first.guidance_scale,
+                width=first.width,
+                height=first.height,
                 generator=generators,
                 callback_on_step_end=step_end,
                 output_type="pil",
             )
         images: list[Image] = list(result.images)
         return images
+
+
+def pick_dtype(device: str, requested: str) -> Any:
+    """Half precision on a GPU (fp16 unless bf16 is asked for); a CPU always stays fp32,
+    where half precision is slower and less exact."""
+    import torch
+
+    if device != "cuda" or requested == "fp32":
+        return torch.float32
+    return torch.bfloat16 if requested == "bf16" else torch.float16
+
+
+def tune_for_device(pipe: Any, device: str, *, compile_unet: bool = False) -> Any:
+    """The GPU path: TF32 matmuls, PyTorch SDPA attention, channels-last convolutions and,
+    when asked, ``torch.compile`` of the UNet. Nothing changes on a CPU."""
+    if device != "cuda":
+        return pipe
+    import torch
+    from diffusers.models.attention_processor import AttnProcessor2_0
+
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cudnn.benchmark = True
+    for part in ("unet", "vae"):
+        module = getattr(pipe, part, None)
+        if module is None:
+            continue
+        if hasattr(module, "set_attn_processor"):
+            module.set_attn_processor(AttnProcessor2_0())
+        module.to(memory_format=torch.channels_last)
+    if compile_unet and getattr(pipe, "unet", None) is not None:
+        pipe.unet = torch.compile(pipe.unet, mode="max-autotune-no-cudagraphs", fullgraph=False)
+    return pipe
 
 
 def _quiet_progress_bars() -> None:
@@ -92,52 +137,88 @@ class DiffusersLoader:
     device: str = "auto"
     cache_dir: Path = Path(".data/models")
     allow_download: bool = True
+    dtype: str = "auto"
+    compile: bool = False
+    preview_vae: str = ""
+    warmup_size: int = 512
 
     def load(self) -> tuple[DiffusersPipeline, ModelStatus]:
         _quiet_progress_bars()
         device = resolve_device(self.device)
+        dtype = pick_dtype(device, self.dtype)
         status = ModelStatus(state="ready", requested_model=self.model, device=device)
-        if self.model == TINY_MODEL_NAME:
-            pipe = self._load_tiny(device)
-            status.model, status.demo = TINY_MODEL_NAME, True
-            return DiffusersPipeline(pipe, TINY_MODEL_NAME, device), status
+        status.extra["dtype"] = str(dtype).removeprefix("torch.")
         try:
-            pipe = self._load_real(device)
-            status.model = self.model
-            return DiffusersPipeline(pipe, self.model, device), status
-        except Exception as exc:  # noqa: BLE001 - any load failure falls back to the demo model
+            pipe, status.model = self._load_named(device, dtype), self.model
+        except Exception as exc:
+            if self.model == TINY_MODEL_NAME:
+                raise
             logger.warning("Could not load %s (%s); using the offline demo model", self.model, exc)
-            pipe = self._load_tiny(device)
-            status.model, status.demo = TINY_MODEL_NAME, True
+            pipe, status.model = self._load_tiny(device, dtype), TINY_MODEL_NAME
             status.error = f"{self.model} could not be loaded (not cached here, and not downloadable: {exc})"[:500]
-            return DiffusersPipeline(pipe, TINY_MODEL_NAME, device), status
+        status.demo = status.model == TINY_MODEL_NAME
+        pipe = tune_for_device(pipe, device, compile_unet=self.compile)
+        pipeline = DiffusersPipeline(pipe, status.model, device, self._preview_decoder(device, dtype, status))
+        if device == "cuda":
+            status.extra["warmup_seconds"] = self._warm_up(pipeline, 64 if status.demo else self.warmup_size)
+        return pipeline, status
 
-    def _load_tiny(self, device: str) -> Any:
+    def _load_named(self, device: str, dtype: Any) -> Any:
+        if self.model == TINY_MODEL_NAME:
+            return self._load_tiny(device, dtype)
+        if self.model == SD_TURBO_RANDOM_NAME:
+            from generation.manager.sdturbo import ensure_sd_turbo_random
+
+            return self._load_real(str(ensure_sd_turbo_random(self.cache_dir)), device, dtype)
+        return self._load_real(self.model, device, dtype)
+
+    def _load_tiny(self, device: str, dtype: Any) -> Any:
         from diffusers import AutoPipelineForText2Image
 
         path = ensure_tiny_pipeline(self.cache_dir)
-        return AutoPipelineForText2Image.from_pretrained(path, local_files_only=True).to(device)
+        return AutoPipelineForText2Image.from_pretrained(path, local_files_only=True, torch_dtype=dtype).to(device)
 
-    def _load_real(self, device: str) -> Any:
-        import torch
+    def _load_real(self, model: str, device: str, dtype: Any) -> Any:
         from diffusers import AutoPipelineForText2Image
 
-        dtype = torch.float16 if device == "cuda" else torch.float32
         kwargs: dict[str, Any] = {"torch_dtype": dtype}
-        if Path(self.model).is_dir():
-            pipe = AutoPipelineForText2Image.from_pretrained(self.model, local_files_only=True, **kwargs)
+        if Path(model).is_dir():
+            pipe = AutoPipelineForText2Image.from_pretrained(model, local_files_only=True, **kwargs)
         else:
-            pipe = self._from_hub(AutoPipelineForText2Image, kwargs)
+            pipe = self._from_hub(AutoPipelineForText2Image, model, kwargs)
         pipe = pipe.to(device)
         if hasattr(pipe, "safety_checker"):
             pipe.safety_checker = None
         return pipe
 
-    def _from_hub(self, cls: Any, kwargs: dict[str, Any]) -> Any:
+    def _from_hub(self, cls: Any, model: str, kwargs: dict[str, Any]) -> Any:
         try:
-            return cls.from_pretrained(self.model, local_files_only=True, **kwargs)
+            return cls.from_pretrained(model, local_files_only=True, **kwargs)
         except Exception:
             if not self.allow_download:
                 raise
-        logger.info("Downloading %s from the Hugging Face hub (first start only)", self.model)
-        return cls.from_pretrained(self.model, **kwargs)
+        logger.info("Downloading %s from the Hugging Face hub (first start only)", model)
+        return cls.from_pretrained(model, **kwargs)
+
+    def _preview_decoder(self, device: str, dtype: Any, status: ModelStatus) -> Any | None:
+        """A preview decoder that cannot load costs the previews their detail, not the server."""
+        status.extra["preview"] = "projection"
+        try:
+            decoder = load_preview_decoder(self.preview_vae, device, dtype, self.cache_dir)
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("Preview decoder %s could not be loaded (%s); using the projection", self.preview_vae, exc)
+            return None
+        if decoder is not None:
+            status.extra["preview"] = "taesd"
+        return decoder
+
+    @staticmethod
+    def _warm_up(pipeline: DiffusersPipeline, size: int) -> float:
+        """The first call pays for kernel selection (and compilation); pay it before users do."""
+        started = time.perf_counter()
+        spec = JobSpec(
+            id="warm-up", owner_id=None, prompt="warm-up", negative_prompt="", seed=0,
+            steps=1, guidance_scale=0.0, width=size, height=size, count=1,
+        )  # fmt: skip
+        pipeline.generate([Slot(spec, 0)], lambda step, total, source: False)
+        return round(time.perf_counter() - started, 3)

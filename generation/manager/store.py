@@ -1,29 +1,47 @@
 """The job store backed by Django's ORM: the database is the queue.
 
-Claiming is one conditional UPDATE (``status=queued`` → ``running``) that returns 1 for the
-winner and 0 for anyone else, so two workers can never run the same job.
+Claiming takes a fair batch of queued rows: on PostgreSQL the rows are locked with
+``SELECT … FOR UPDATE SKIP LOCKED`` so two workers never take the same job and never wait on
+each other; on SQLite the claim runs in an IMMEDIATE transaction, which serialises writers.
+Either way the final UPDATE is conditional on ``status=queued``. A claimed job carries the
+worker's id and a lease; every write after that checks the worker still holds the job.
 """
 
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+import logging
+import os
+import socket
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import close_old_connections, connection, transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from generation.events import JobStatus
+from generation.manager.fairness import QueuedJob, choose_batch, fair_order
 from generation.manager.types import JobSpec, StoredImage
-from generation.models import Background, GenerationJob
+from generation.models import Background, GenerationJob, GenerationWorker
 from wee_waa.ids import new_public_id
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-CLAIM_CANDIDATES = 8
+logger = logging.getLogger(__name__)
+
+# Queued rows looked at per claim; the queue bound (WEE_WAA_MAX_QUEUE) keeps it all in view.
+CLAIM_WINDOW = 1000
+CLAIM_TRIES = 3
+
+
+class JobLost(Exception):
+    """The job is no longer ours (its lease ran out and another worker took it, or it was
+    cancelled); what we drew for it is thrown away."""
 
 
 def job_spec(job: GenerationJob) -> JobSpec:
@@ -38,7 +56,28 @@ def job_spec(job: GenerationJob) -> JobSpec:
         width=job.width,
         height=job.height,
         count=job.count,
+        created_at=job.created_at,
     )
+
+
+def queued_jobs(limit: int = CLAIM_WINDOW) -> list[QueuedJob]:
+    rows = (
+        GenerationJob.objects.filter(status=JobStatus.QUEUED)
+        .order_by("created_at", "id")
+        .values_list("id", "owner_id", "created_at", "count", "width", "height", "steps", "guidance_scale")[:limit]
+    )
+    return [
+        QueuedJob(id=id_, owner_id=owner, created_at=created, count=count, key=(width, height, steps, guidance))
+        for id_, owner, created, count, width, height, steps, guidance in rows
+    ]
+
+
+def running_per_owner(owner_ids: Sequence[Any] | None = None) -> dict[Any, int]:
+    running = GenerationJob.objects.filter(status=JobStatus.RUNNING)
+    if owner_ids is not None:
+        running = running.filter(owner_id__in=owner_ids)
+    # order_by() drops the model's default ordering, which would otherwise join the GROUP BY.
+    return dict(running.order_by().values("owner_id").annotate(n=Count("id")).values_list("owner_id", "n"))
 
 
 def _png_bytes(image: Image) -> bytes:
@@ -47,41 +86,96 @@ def _png_bytes(image: Image) -> bytes:
     return buffer.getvalue()
 
 
-class DjangoJobStore:
-    def requeue_orphans(self, max_attempts: int) -> tuple[list[str], list[str]]:
-        now = timezone.now()
-        with transaction.atomic():
-            running = GenerationJob.objects.filter(status=JobStatus.RUNNING)
-            exhausted = list(running.filter(attempts__gte=max_attempts).values_list("id", flat=True))
-            GenerationJob.objects.filter(id__in=exhausted).update(
-                status=JobStatus.FAILED,
-                finished_at=now,
-                error=f"The server stopped {max_attempts} times while drawing this job, so it was given up.",
-            )
-            requeued = list(running.exclude(id__in=exhausted).values_list("id", flat=True))
-            GenerationJob.objects.filter(id__in=requeued).update(status=JobStatus.QUEUED, progress=0.0, started_at=None)
-        return requeued, exhausted
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
-    def claim_next(self) -> JobSpec | None:
+
+def dead_local_worker(worker: str) -> bool:
+    """A worker id is ``host:pid:nonce``; one on this host whose process is gone is dead now,
+    no need to wait for its lease to run out (a quick restart recovers at once)."""
+    host, _, rest = worker.partition(":")
+    pid = rest.partition(":")[0]
+    return host == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid))
+
+
+class DjangoJobStore:
+    def recover(self, max_attempts: int) -> tuple[list[str], list[str]]:
+        """Running jobs whose worker is gone go back to the queue, a bounded number of times;
+        a cancel asked for meanwhile is honoured."""
+        now = timezone.now()
+        running = GenerationJob.objects.filter(status=JobStatus.RUNNING)
+        expired = running.filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+        orphans = list(expired.values_list("id", "worker", "attempts", "cancel_requested"))
+        held = running.exclude(id__in=[row[0] for row in orphans]).exclude(worker="")
+        orphans += [
+            row for row in held.values_list("id", "worker", "attempts", "cancel_requested") if dead_local_worker(row[1])
+        ]
+        requeued, failed = [], []
+        for job_id, worker, attempts, cancel_requested in orphans:
+            mine = GenerationJob.objects.filter(id=job_id, status=JobStatus.RUNNING, worker=worker)
+            if cancel_requested:
+                mine.update(status=JobStatus.CANCELLED, finished_at=now, lease_expires_at=None)
+            elif attempts >= max_attempts:
+                if mine.update(
+                    status=JobStatus.FAILED,
+                    finished_at=now,
+                    lease_expires_at=None,
+                    error=f"The server stopped {max_attempts} times while drawing this job, so it was given up.",
+                ):
+                    failed.append(job_id)
+            elif mine.update(status=JobStatus.QUEUED, progress=0.0, started_at=None, worker="", lease_expires_at=None):
+                requeued.append(job_id)
+        return requeued, failed
+
+    def claim_batch(self, worker: str, max_images: int, lease_seconds: float) -> list[JobSpec]:
         if not connection.in_atomic_block:  # never drop a connection mid-transaction
             close_old_connections()  # a long-lived thread must not hold a dead connection
-        candidates = (
-            GenerationJob.objects.filter(status=JobStatus.QUEUED)
-            .order_by("created_at", "id")
-            .values_list("id", flat=True)[:CLAIM_CANDIDATES]
-        )
-        for job_id in list(candidates):
-            claimed = GenerationJob.objects.filter(id=job_id, status=JobStatus.QUEUED).update(
-                status=JobStatus.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1, progress=0.0
-            )
-            if claimed == 1:
-                return job_spec(GenerationJob.objects.get(id=job_id))
-        return None
+        skip: set[str] = set()
+        for _ in range(CLAIM_TRIES):
+            with transaction.atomic():
+                queued = [job for job in queued_jobs() if job.id not in skip]
+                if not queued:
+                    return []
+                order = fair_order(queued, running_per_owner(list({job.owner_id for job in queued})))
+                wanted = [job.id for job in choose_batch(order, max_images)]
+                locked = set(
+                    GenerationJob.objects.select_for_update(skip_locked=True)
+                    .filter(id__in=wanted, status=JobStatus.QUEUED)
+                    .values_list("id", flat=True)
+                )
+                if locked:
+                    now = timezone.now()
+                    GenerationJob.objects.filter(id__in=locked, status=JobStatus.QUEUED).update(
+                        status=JobStatus.RUNNING,
+                        started_at=now,
+                        attempts=F("attempts") + 1,
+                        progress=0.0,
+                        worker=worker,
+                        lease_expires_at=now + timedelta(seconds=lease_seconds),
+                    )
+                    rows = {job.id: job for job in GenerationJob.objects.filter(id__in=locked, worker=worker)}
+                    return [job_spec(rows[job_id]) for job_id in wanted if job_id in rows]
+            skip.update(wanted)  # another worker holds them right now: look past them
+        return []
 
-    def record_progress(self, job_id: str, progress: float) -> None:
-        GenerationJob.objects.filter(id=job_id, status=JobStatus.RUNNING).update(progress=progress)
+    def heartbeat(self, worker: str, job_ids: Sequence[str], lease_seconds: float) -> set[str]:
+        """Renew our leases; answer which of our jobs their owners asked to cancel."""
+        if not job_ids:
+            return set()
+        mine = GenerationJob.objects.filter(id__in=job_ids, worker=worker, status=JobStatus.RUNNING)
+        mine.update(lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds))
+        return set(mine.filter(cancel_requested=True).values_list("id", flat=True))
 
-    def succeed(self, spec: JobSpec, images: list[Image], model_name: str) -> list[StoredImage]:
+    def record_progress(self, job_ids: Sequence[str], progress: float) -> None:
+        GenerationJob.objects.filter(id__in=job_ids, status=JobStatus.RUNNING).update(progress=progress)
+
+    def succeed(self, spec: JobSpec, images: list[Image], model_name: str, worker: str) -> list[StoredImage]:
         """Files first, then all rows in one transaction; on any error the files go again,
         so a job never ends half-written."""
         saved: list[tuple[str, str, int, Image]] = []
@@ -91,6 +185,19 @@ class DjangoJobStore:
                 name = default_storage.save(f"backgrounds/{spec.id}/{image_id}.png", ContentFile(_png_bytes(image)))
                 saved.append((image_id, name, seed, image))
             with transaction.atomic():
+                mine = GenerationJob.objects.filter(
+                    id=spec.id, status=JobStatus.RUNNING, worker=worker, cancel_requested=False
+                )
+                done = mine.update(
+                    status=JobStatus.SUCCEEDED,
+                    progress=1.0,
+                    finished_at=timezone.now(),
+                    model_name=model_name,
+                    error="",
+                    lease_expires_at=None,
+                )
+                if done != 1:
+                    raise JobLost(spec.id)
                 Background.objects.bulk_create(
                     [
                         Background(
@@ -105,27 +212,54 @@ class DjangoJobStore:
                         for index, (image_id, name, seed, image) in enumerate(saved)
                     ]
                 )
-                GenerationJob.objects.filter(id=spec.id).update(
-                    status=JobStatus.SUCCEEDED,
-                    progress=1.0,
-                    finished_at=timezone.now(),
-                    model_name=model_name,
-                    error="",
-                )
         except BaseException:
             for _image_id, name, _seed, _image in saved:
                 default_storage.delete(name)
             raise
         return [StoredImage(id=image_id, url=default_storage.url(name), seed=seed) for image_id, name, seed, _ in saved]
 
+    def fail(self, job_id: str, reason: str) -> None:
+        GenerationJob.objects.filter(id=job_id).exclude(status__in=JobStatus.final()).update(
+            status=JobStatus.FAILED, error=reason, finished_at=timezone.now(), lease_expires_at=None
+        )
+
+    def cancel(self, job_id: str) -> bool:
+        """A running job its owner cancelled: ends ``cancelled`` with nothing stored."""
+        return bool(
+            GenerationJob.objects.filter(id=job_id, status=JobStatus.RUNNING).update(
+                status=JobStatus.CANCELLED, finished_at=timezone.now(), lease_expires_at=None, error=""
+            )
+        )
+
     def release(self, job_id: str) -> None:
         """Hand a job back to the queue when the server stops mid-job; not the job's fault,
         so the attempt does not count."""
         GenerationJob.objects.filter(id=job_id, status=JobStatus.RUNNING).update(
-            status=JobStatus.QUEUED, progress=0.0, started_at=None, attempts=F("attempts") - 1
+            status=JobStatus.QUEUED,
+            progress=0.0,
+            started_at=None,
+            attempts=F("attempts") - 1,
+            worker="",
+            lease_expires_at=None,
         )
 
-    def fail(self, job_id: str, reason: str) -> None:
-        GenerationJob.objects.filter(id=job_id).exclude(status__in=JobStatus.final()).update(
-            status=JobStatus.FAILED, error=reason, finished_at=timezone.now()
+    def abandon(self, job_ids: Sequence[str], max_attempts: int) -> None:
+        """Our own loop crashed while holding these: re-queue them now rather than wait for a
+        lease that our still-running heartbeat would keep renewing."""
+        GenerationJob.objects.filter(id__in=job_ids, status=JobStatus.RUNNING).update(lease_expires_at=None)
+        self.recover(max_attempts)
+
+    def report_worker(self, worker: str, fields: dict[str, Any]) -> None:
+        host, _, rest = worker.partition(":")
+        GenerationWorker.objects.update_or_create(
+            id=worker,
+            defaults={
+                **fields,
+                "hostname": host,
+                "pid": int(rest.partition(":")[0] or 0),
+                "last_seen_at": timezone.now(),
+            },
         )
+
+    def forget_worker(self, worker: str) -> None:
+        GenerationWorker.objects.filter(id=worker).delete()

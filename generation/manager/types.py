@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from PIL.Image import Image
+
+BatchKey = tuple[int, int, int, float]  # width, height, steps, guidance
 
 
 @dataclass(frozen=True)
@@ -24,9 +27,28 @@ class JobSpec:
     width: int
     height: int
     count: int
+    created_at: datetime | None = None
 
     def seeds(self) -> list[int]:
         return [self.seed + index for index in range(self.count)]
+
+    @property
+    def batch_key(self) -> BatchKey:
+        """Jobs with equal keys can share one pipeline call: the tensors have one shape and
+        the scheduler one timestep schedule; prompts, negative prompts and seeds are per image."""
+        return (self.width, self.height, self.steps, self.guidance_scale)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One image to draw: a job's n-th candidate, with its own seed."""
+
+    job: JobSpec
+    index: int
+
+    @property
+    def seed(self) -> int:
+        return self.job.seed + self.index
 
 
 @dataclass(frozen=True)
@@ -40,7 +62,7 @@ class StoredImage:
 class ModelStatus:
     """What /healthz and the studio notice report about the model."""
 
-    state: str = "stopped"  # stopped | loading | ready | failed
+    state: str = "stopped"  # stopped | loading | ready | failed | external
     model: str = ""
     requested_model: str = ""
     device: str = ""
@@ -53,30 +75,47 @@ class ModelStatus:
         return self.state == "ready"
 
 
-StepCallback = Callable[[int, int], None]  # (step done, total steps)
+class PreviewSource(Protocol):
+    """The latents of the step just done; decoding costs time, so only asked-for images are."""
+
+    def previews(self, indices: Sequence[int]) -> list[Image]: ...
+
+
+# (step done, total steps, previews of this step) → True to stop the pipeline early.
+StepCallback = Callable[[int, int, PreviewSource], bool]
 
 
 class Pipeline(Protocol):
-    """A loaded, resident pipeline; ``generate`` runs one job's images."""
+    """A loaded, resident pipeline; ``generate`` draws a batch of images in one call."""
 
     name: str
     device: str
 
-    def generate(self, spec: JobSpec, on_step: StepCallback) -> list[Image]: ...
+    def generate(self, slots: Sequence[Slot], on_step: StepCallback) -> list[Image]: ...
 
 
 class JobStore(Protocol):
-    def requeue_orphans(self, max_attempts: int) -> tuple[list[str], list[str]]: ...
+    def recover(self, max_attempts: int) -> tuple[list[str], list[str]]: ...
 
-    def claim_next(self) -> JobSpec | None: ...
+    def claim_batch(self, worker: str, max_images: int, lease_seconds: float) -> list[JobSpec]: ...
 
-    def record_progress(self, job_id: str, progress: float) -> None: ...
+    def heartbeat(self, worker: str, job_ids: Sequence[str], lease_seconds: float) -> set[str]: ...
 
-    def succeed(self, spec: JobSpec, images: list[Image], model_name: str) -> list[StoredImage]: ...
+    def record_progress(self, job_ids: Sequence[str], progress: float) -> None: ...
+
+    def succeed(self, spec: JobSpec, images: list[Image], model_name: str, worker: str) -> list[StoredImage]: ...
 
     def fail(self, job_id: str, reason: str) -> None: ...
 
+    def cancel(self, job_id: str) -> bool: ...
+
     def release(self, job_id: str) -> None: ...
+
+    def abandon(self, job_ids: Sequence[str], max_attempts: int) -> None: ...
+
+    def report_worker(self, worker: str, fields: dict[str, Any]) -> None: ...
+
+    def forget_worker(self, worker: str) -> None: ...
 
 
 class EventPublisher(Protocol):

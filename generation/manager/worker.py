@@ -1,20 +1,34 @@
-"""The model manager's worker: claims queued jobs, runs them, stores images, tells owners."""
+"""The model manager: claims fair batches of queued jobs and draws them, one process's GPU owner.
+
+The same class runs inside the web server (the default) and in ``manage.py
+generation_worker`` processes on GPU hosts; everything it touches comes in as an argument.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from generation.events import EventType, JobStatus
-from generation.manager.types import EventPublisher, JobSpec, JobStore, ModelStatus, Pipeline, StoredImage
+from generation.manager.batch import BatchRun, ShuttingDown, describe_failure
+from generation.manager.types import EventPublisher, JobStore, ModelStatus, Pipeline
+
+__all__ = ["Loader", "Metrics", "ModelManager", "NullMetrics", "ShuttingDown", "describe_failure", "new_worker_id"]
 
 logger = logging.getLogger(__name__)
 
-# Progress rows are written at most this often; every step still goes out on the websocket.
+# Progress rows (and the cancel check for other processes) at most this often; every step
+# still goes out on the websocket.
 PROGRESS_WRITE_INTERVAL = 0.25
+# After an out-of-memory split the batch limit stays lower; it grows back by one image after
+# this many batches in a row drew without running out.
+REGROW_AFTER = 50
+THROUGHPUT_SMOOTHING = 0.3
 
 
 class Loader(Protocol):
@@ -26,6 +40,18 @@ class Loader(Protocol):
 class Metrics(Protocol):
     def job_finished(self, status: str, duration: float) -> None: ...
 
+    def job_waited(self, seconds: float) -> None: ...
+
+    def batch_ran(self, images: int, seconds: float) -> None: ...
+
+    def first_preview(self, seconds: float) -> None: ...
+
+    def failure(self, reason: str) -> None: ...
+
+    def throughput(self, images_per_second: float) -> None: ...
+
+    def manager_state(self, alive: bool, restarted: bool = False) -> None: ...
+
     def model_state(self, status: ModelStatus) -> None: ...
 
 
@@ -33,43 +59,38 @@ class NullMetrics:
     def job_finished(self, status: str, duration: float) -> None:
         pass
 
+    def job_waited(self, seconds: float) -> None:
+        pass
+
+    def batch_ran(self, images: int, seconds: float) -> None:
+        pass
+
+    def first_preview(self, seconds: float) -> None:
+        pass
+
+    def failure(self, reason: str) -> None:
+        pass
+
+    def throughput(self, images_per_second: float) -> None:
+        pass
+
+    def manager_state(self, alive: bool, restarted: bool = False) -> None:
+        pass
+
     def model_state(self, status: ModelStatus) -> None:
         pass
 
 
-class ShuttingDown(Exception):
-    """Raised from the step callback to leave the pipeline promptly when the process stops."""
-
-
-def _images_payload(images: list[StoredImage]) -> list[dict[str, Any]]:
-    return [{"id": image.id, "url": image.url, "seed": image.seed} for image in images]
-
-
-def _fresh_snapshot(spec: JobSpec, status: JobStatus) -> dict[str, Any]:
-    """The state of a job that has no progress yet: just claimed, or handed back."""
-    return {
-        "type": EventType.SNAPSHOT.value,
-        "job_id": spec.id,
-        "status": status.value,
-        "progress": 0.0,
-        "step": 0,
-        "total": spec.steps,
-        "error": "",
-        "images": [],
-    }
-
-
-def describe_failure(exc: BaseException) -> str:
-    """A reason a person can read in the studio, not a traceback."""
-    text = str(exc).strip() or exc.__class__.__name__
-    if "out of memory" in text.lower():
-        return "The graphics card ran out of memory. Try a smaller size or fewer candidates."
-    return f"The model failed while drawing: {text}"[:500]
+def new_worker_id() -> str:
+    """``host:pid:nonce``: readable in admin, and lets a restarted process on the same host
+    see at once that the previous one is gone."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class ModelManager:
     """One per process. A single worker thread owns the pipeline: diffusers schedulers and
-    tokenizers are not thread-safe, and the GPU is best fed by one caller."""
+    tokenizers are not thread-safe, and the GPU is best fed by one caller with big batches.
+    A second thread only renews leases, so a long step never looks like a dead worker."""
 
     def __init__(
         self,
@@ -79,49 +100,121 @@ class ModelManager:
         loader: Loader,
         metrics: Metrics | None = None,
         max_attempts: int = 3,
-        poll_seconds: float = 2.0,
+        poll_seconds: float = 1.0,
+        max_batch: int = 8,
+        lease_seconds: float = 30.0,
+        preview_every: int = 1,
+        announcer: Callable[[], None] | None = None,
+        worker_id: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.publisher = publisher
         self.loader = loader
-        self.metrics = metrics or NullMetrics()
+        self.metrics: Metrics = metrics or NullMetrics()
         self.max_attempts = max_attempts
         self.poll_seconds = poll_seconds
+        self.max_batch = max_batch
+        self.batch_limit = max_batch
+        self.lease_seconds = lease_seconds
+        self.preview_every = preview_every
+        self.progress_interval = PROGRESS_WRITE_INTERVAL
+        self.announcer = announcer
+        self.worker_id = worker_id or new_worker_id()
         self.clock = clock
         self.status = ModelStatus(state="stopped", requested_model=loader.model)
         self.pipeline: Pipeline | None = None
+        self.restarts = 0
+        self.last_error = ""
+        self.images_per_second = 0.0
+        self._good_batches = 0
+        self._cancels: set[str] = set()
+        self._held: list[str] = []
+        self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._beat_thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
+        if self.alive:
             return
         self._stop.clear()
         self.status.state = "loading"
-        self._thread = threading.Thread(target=self._run, name="wee-waa-model-manager", daemon=True)
+        self._thread = threading.Thread(target=self._supervise, name="wee-waa-model-manager", daemon=True)
         self._thread.start()
+        self._beat_thread = threading.Thread(target=self._beat, name="wee-waa-heartbeat", daemon=True)
+        self._beat_thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for thread in (self._thread, self._beat_thread):
+            if thread is not None:
+                thread.join(timeout)
 
     def notify(self) -> None:
         """A job was queued: stop waiting and look now."""
         self._wake.set()
 
+    def cancel(self, job_id: str) -> None:
+        """Its owner cancelled a job this process may be drawing: drop it at the next step."""
+        with self._lock:
+            self._cancels.add(job_id)
+
+    def cancel_asked(self, job_id: str) -> bool:
+        with self._lock:
+            return job_id in self._cancels
+
+    def cancel_done(self, job_id: str) -> None:
+        with self._lock:
+            self._cancels.discard(job_id)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
     @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def _run(self) -> None:
+    @property
+    def model_name(self) -> str:
+        return self.pipeline.name if self.pipeline is not None else ""
+
+    def ensure_running(self) -> bool:
+        """The watchdog: a manager thread that died is started again (``/healthz`` calls it)."""
+        if self._thread is None or self.stopping or self.alive:
+            return False
+        logger.error("The model manager thread had died; starting it again")
+        self.restarts += 1
+        self.metrics.manager_state(alive=True, restarted=True)
+        self.start()
+        return True
+
+    def _supervise(self) -> None:
+        """Runs the loop; if the loop itself dies, hand back its jobs and run it again."""
         self.load()
+        self.metrics.manager_state(alive=True)
+        backoff = 1.0
+        while not self.stopping:
+            try:
+                self._loop()
+            except BaseException as exc:
+                self.restarts += 1
+                self.last_error = f"{exc.__class__.__name__}: {exc}"[:500]
+                logger.exception("The model manager loop died; restarting it (restart %d)", self.restarts)
+                self.metrics.manager_state(alive=True, restarted=True)
+                self._abandon_held()
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+        self.metrics.manager_state(alive=False)
+        self._close_connection()
+
+    def _loop(self) -> None:
         recovered = False
-        while not self._stop.is_set():
+        while not self.stopping:
             # Cleared before looking, so a job queued while we look still wakes the next wait.
             self._wake.clear()
             try:
@@ -129,12 +222,53 @@ class ModelManager:
                     self.recover()
                     recovered = True
                 worked = self.run_once()
-            except Exception:  # keep the thread alive across database blips
+            except Exception:  # keep going across database blips
                 logger.exception("Model manager loop failed; retrying")
                 worked = False
                 self._stop.wait(1.0)
             if not worked:
                 self._wake.wait(self.poll_seconds)
+
+    def _beat(self) -> None:
+        """Renew leases, tell the database we are alive, re-queue the jobs of dead workers."""
+        interval = max(0.2, self.lease_seconds / 3)
+        while not self._stop.wait(interval):
+            try:
+                with self._lock:
+                    held = list(self._held)
+                for job_id in self.store.heartbeat(self.worker_id, held, self.lease_seconds):
+                    self.cancel(job_id)
+                self.report()
+                requeued, _failed = self.store.recover(self.max_attempts)
+                if requeued:
+                    self.notify()
+                    self._announce()
+            except Exception:
+                logger.exception("Heartbeat failed; trying again")
+        try:
+            self.store.forget_worker(self.worker_id)
+        except Exception:
+            logger.exception("Could not remove this worker's row")
+        self._close_connection()
+
+    @staticmethod
+    def _close_connection() -> None:
+        from django.db import connection
+
+        connection.close()
+
+    def report(self) -> None:
+        self.store.report_worker(
+            self.worker_id,
+            {
+                "model_name": self.status.model or self.status.requested_model,
+                "device": self.status.device,
+                "state": self.status.state,
+                "images_per_second": self.images_per_second,
+                "restarts": self.restarts,
+                "last_error": self.last_error,
+            },
+        )
 
     # -- steps (tests call these directly) ----------------------------------------------------
     def load(self) -> None:
@@ -153,18 +287,27 @@ class ModelManager:
 
     def recover(self) -> None:
         """Jobs left ``running`` by a dead process go back to the queue, a bounded number of times."""
-        requeued, failed = self.store.requeue_orphans(self.max_attempts)
+        requeued, failed = self.store.recover(self.max_attempts)
         if requeued or failed:
             logger.warning("Recovered interrupted jobs: %d re-queued, %d failed", len(requeued), len(failed))
 
     def run_once(self) -> bool:
-        """Claim and run one queued job; False when the queue was empty or we are stopping."""
-        if self._stop.is_set():
+        """Claim and draw one batch; False when the queue was empty or we are stopping."""
+        if self.stopping:
             return False
-        spec = self.store.claim_next()
-        if spec is None:
+        specs = self.store.claim_batch(self.worker_id, self.batch_limit, self.lease_seconds)
+        if not specs:
             return False
-        self._run_job(spec)
+        with self._lock:
+            self._held = [spec.id for spec in specs]
+        self._announce()  # everyone behind this batch moved up
+        started = self.clock()
+        try:
+            images = BatchRun(self, specs).run()
+        finally:
+            with self._lock:
+                self._held = []
+        self._measure(images, self.clock() - started)
         return True
 
     def run_until_idle(self, limit: int = 100) -> int:
@@ -173,76 +316,47 @@ class ModelManager:
             done += 1
         return done
 
-    # -- one job ---------------------------------------------------------------------------
-    def _publish(self, owner_id: Any, event: dict[str, Any]) -> None:
+    # -- what batches report back -------------------------------------------------------------
+    def publish(self, owner_id: Any, event: dict[str, Any]) -> None:
         try:
             self.publisher.publish(owner_id, event)
         except Exception:  # a lost notification must never fail the job: the DB is the truth
             logger.exception("Could not publish %s for job %s", event.get("type"), event.get("job_id"))
 
-    def _run_job(self, spec: JobSpec) -> None:
-        started = self.clock()
-        self._publish(spec.owner_id, _fresh_snapshot(spec, JobStatus.RUNNING))
-        if self.pipeline is None:
-            reason = f"The model is not available: {self.status.error or 'it is still loading'}"
-            self._finish(spec, JobStatus.FAILED, started, error=reason)
+    def out_of_memory(self, images: int) -> None:
+        self.batch_limit = max(1, min(self.batch_limit, images))
+        self._good_batches = 0
+        self.metrics.failure("oom_split")
+
+    def batch_succeeded(self) -> None:
+        self._good_batches += 1
+        if self.batch_limit < self.max_batch and self._good_batches >= REGROW_AFTER:
+            self.batch_limit += 1
+            self._good_batches = 0
+
+    def _measure(self, images: int, seconds: float) -> None:
+        if images <= 0 or seconds <= 0:
             return
-        last_write = [self.clock()]
+        rate = images / seconds
+        if self.images_per_second == 0.0:
+            self.images_per_second = rate
+        else:
+            self.images_per_second += THROUGHPUT_SMOOTHING * (rate - self.images_per_second)
+        self.metrics.throughput(self.images_per_second)
 
-        def on_step(step: int, total: int) -> None:
-            if self._stop.is_set():
-                raise ShuttingDown
-            progress = step / total
-            self._publish(
-                spec.owner_id,
-                {
-                    "type": EventType.PROGRESS.value,
-                    "job_id": spec.id,
-                    "step": step,
-                    "total": total,
-                    "progress": progress,
-                },
-            )
-            now = self.clock()
-            if now - last_write[0] >= PROGRESS_WRITE_INTERVAL:
-                last_write[0] = now
-                self.store.record_progress(spec.id, progress)
-
+    def _announce(self) -> None:
+        if self.announcer is None:
+            return
         try:
-            images = self.pipeline.generate(spec, on_step)
-            stored = self.store.succeed(spec, images, self.pipeline.name)
-        except ShuttingDown:
-            logger.info("Stopping: job %s goes back to the queue", spec.id)
-            self.store.release(spec.id)
-            self._publish(spec.owner_id, _fresh_snapshot(spec, JobStatus.QUEUED))
-            return
-        except Exception as exc:
-            logger.exception("Job %s failed", spec.id)
-            self._finish(spec, JobStatus.FAILED, started, error=describe_failure(exc))
-            return
-        self._finish(spec, JobStatus.SUCCEEDED, started, images=stored)
+            self.announcer()
+        except Exception:
+            logger.exception("Could not announce queue positions")
 
-    def _finish(
-        self,
-        spec: JobSpec,
-        status: JobStatus,
-        started: float,
-        *,
-        error: str = "",
-        images: list[StoredImage] | None = None,
-    ) -> None:
-        if status != JobStatus.SUCCEEDED:
-            self.store.fail(spec.id, error)
-        duration = self.clock() - started
-        self.metrics.job_finished(status.value, duration)
-        self._publish(
-            spec.owner_id,
-            {
-                "type": EventType.FINISHED.value,
-                "job_id": spec.id,
-                "status": status.value,
-                "error": error,
-                "images": _images_payload(images or []),
-                "duration": round(duration, 4),
-            },
-        )
+    def _abandon_held(self) -> None:
+        with self._lock:
+            held, self._held = list(self._held), []
+        if held:
+            try:
+                self.store.abandon(held, self.max_attempts)
+            except Exception:
+                logger.exception("Could not hand back jobs %s", held)

@@ -51,7 +51,8 @@ def test_the_gallery_shows_kept_backgrounds_newest_first_with_provenance(
     assert "Springfield-style cartoon" in html
 
 
-def test_the_gallery_is_paginated(client: Any, alice: Any, manager: ModelManager) -> None:
+def test_the_gallery_is_paginated(client: Any, alice: Any, manager: ModelManager, settings: Any) -> None:
+    settings.WEE_WAA_MAX_UNFINISHED_PER_USER = 20
     _keep_all(alice, manager, 13)
     client.force_login(alice)
 

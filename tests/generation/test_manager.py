@@ -71,7 +71,8 @@ def test_the_same_seed_draws_the_same_picture(manager: ModelManager, alice: Any)
     assert pixels(first) == pixels(second)
 
 
-def test_jobs_run_oldest_first(manager: ModelManager, alice: Any, bob: Any) -> None:
+def test_one_image_at_a_time_jobs_run_oldest_first(manager: ModelManager, alice: Any, bob: Any) -> None:
+    manager.batch_limit = 1
     older, newer = queue_job(alice), queue_job(bob)
 
     manager.run_once()
@@ -85,8 +86,8 @@ class ExplodingPipeline:
     name = "exploding"
     device = "cpu"
 
-    def generate(self, spec: Any, on_step: Any) -> list[Any]:
-        on_step(1, spec.steps)
+    def generate(self, slots: Any, on_step: Any) -> list[Any]:
+        on_step(1, slots[0].job.steps, None)
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
 

@@ -94,11 +94,11 @@ def test_the_manager_thread_survives_a_database_error_at_start(
     class FlakyStore(DjangoJobStore):
         failures = 1
 
-        def requeue_orphans(self, max_attempts: int) -> tuple[list[str], list[str]]:
+        def recover(self, max_attempts: int) -> tuple[list[str], list[str]]:
             if self.failures:
                 self.failures -= 1
                 raise OperationalError("database is starting up")
-            return super().requeue_orphans(max_attempts)
+            return super().recover(max_attempts)
 
     job = _left_running(alice, attempts=1)
     manager = ModelManager(

@@ -1,0 +1,299 @@
+"""One claimed batch, from the pipeline call to each job's final status.
+
+Jobs of different users share pipeline calls; everything after the call is per job: each
+owner hears only of their own job, a cancelled job stops counting at the next step while its
+batch-mates go on, and a failure is pinned on the jobs it concerns by splitting the batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
+
+from generation.events import EventType, JobStatus
+from generation.manager.preview import encode_preview
+from generation.manager.store import JobLost
+from generation.manager.types import JobSpec, PreviewSource, Slot, StoredImage
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+    from generation.manager.worker import ModelManager
+
+logger = logging.getLogger(__name__)
+
+OOM_MESSAGE = "The graphics card ran out of memory. Try a smaller size or fewer candidates."
+
+
+class ShuttingDown(Exception):
+    """Raised from the step callback to leave the pipeline promptly when the process stops."""
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return "OutOfMemoryError" in names or "out of memory" in str(exc).lower()
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A reason a person can read in the studio, not a traceback."""
+    if is_out_of_memory(exc):
+        return OOM_MESSAGE
+    text = str(exc).strip() or exc.__class__.__name__
+    return f"The model failed while drawing: {text}"[:500]
+
+
+def images_payload(images: list[StoredImage]) -> list[dict[str, Any]]:
+    return [{"id": image.id, "url": image.url, "seed": image.seed} for image in images]
+
+
+def fresh_snapshot(spec: JobSpec, status: JobStatus) -> dict[str, Any]:
+    """The state of a job that has no progress yet: just claimed, or handed back."""
+    return {
+        "type": EventType.SNAPSHOT.value,
+        "job_id": spec.id,
+        "status": status.value,
+        "progress": 0.0,
+        "step": 0,
+        "total": spec.steps,
+        "error": "",
+        "images": [],
+        "position": None,
+        "eta_seconds": None,
+    }
+
+
+@dataclass
+class JobRun:
+    spec: JobSpec
+    images: dict[int, Image] = field(default_factory=dict)
+    state: str = "active"  # active | done | cancelled | failed | lost | released
+    progress: float = 0.0
+    previewed: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.state == "active"
+
+
+def chunked(slots: Sequence[Slot], size: int) -> list[list[Slot]]:
+    return [list(slots[start : start + size]) for start in range(0, len(slots), size)]
+
+
+class BatchRun:
+    def __init__(self, manager: ModelManager, specs: list[JobSpec]) -> None:
+        self.m = manager
+        self.jobs = {spec.id: JobRun(spec) for spec in specs}
+        self.started = manager.clock()
+        self.last_write = self.started
+        self.previews_on = manager.preview_every > 0
+
+    # -- the whole batch ---------------------------------------------------------------------
+    def run(self) -> int:
+        """Returns the number of images stored."""
+        now = timezone.now()
+        for run in self.jobs.values():
+            self.m.publish(run.spec.owner_id, fresh_snapshot(run.spec, JobStatus.RUNNING))
+            if run.spec.created_at is not None:
+                self.m.metrics.job_waited((now - run.spec.created_at).total_seconds())
+        if self.m.pipeline is None:
+            reason = f"The model is not available: {self.m.status.error or 'it is still loading'}"
+            for run in self.jobs.values():
+                self.fail(run, reason, "model_unavailable")
+            return 0
+        slots = [Slot(run.spec, index) for run in self.jobs.values() for index in range(run.spec.count)]
+        pending = deque(chunked(slots, self.m.batch_limit))
+        try:
+            while pending:
+                self.apply_cancels()
+                chunk = [slot for slot in pending.popleft() if self.jobs[slot.job.id].active]
+                if chunk:
+                    self.draw(chunk, pending)
+                    self.apply_cancels()
+                    self.store_finished()
+        except ShuttingDown:
+            for run in self.jobs.values():
+                if run.active:
+                    logger.info("Stopping: job %s goes back to the queue", run.spec.id)
+                    run.state = "released"
+                    self.m.store.release(run.spec.id)
+                    self.m.publish(run.spec.owner_id, fresh_snapshot(run.spec, JobStatus.QUEUED))
+        return sum(len(run.images) for run in self.jobs.values() if run.state == "done")
+
+    def draw(self, chunk: list[Slot], pending: deque[list[Slot]]) -> None:
+        started = time.perf_counter()
+        try:
+            assert self.m.pipeline is not None
+            images = self.m.pipeline.generate(chunk, self.step_callback(chunk))
+        except ShuttingDown:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every pipeline error is pinned on its jobs
+            self.split_or_fail(chunk, pending, exc)
+            return
+        self.m.metrics.batch_ran(len(chunk), time.perf_counter() - started)
+        self.m.batch_succeeded()
+        for slot, image in zip(chunk, images, strict=True):
+            run = self.jobs[slot.job.id]
+            if run.active:
+                run.images[slot.index] = image
+
+    def split_or_fail(self, chunk: list[Slot], pending: deque[list[Slot]], exc: Exception) -> None:
+        """Out of memory: halve the call and go on smaller. Another error with several jobs
+        in the call: retry each job alone, so only the job that breaks the pipeline fails."""
+        job_ids = list(dict.fromkeys(slot.job.id for slot in chunk))
+        if is_out_of_memory(exc) and len(chunk) > 1:
+            half = len(chunk) // 2
+            logger.warning("Out of memory at %d images; retrying as %d + %d", len(chunk), half, len(chunk) - half)
+            self.m.out_of_memory(half)
+            pending.appendleft(chunk[half:])
+            pending.appendleft(chunk[:half])
+            return
+        if len(job_ids) > 1 and not is_out_of_memory(exc):
+            logger.warning("A batch of %d jobs failed (%s); retrying each job alone", len(job_ids), exc)
+            for job_id in reversed(job_ids):
+                pending.appendleft([slot for slot in chunk if slot.job.id == job_id])
+            return
+        logger.error("Job(s) %s failed: %s", ", ".join(job_ids), exc, exc_info=exc)
+        for job_id in job_ids:
+            self.fail(self.jobs[job_id], describe_failure(exc), "oom" if is_out_of_memory(exc) else "pipeline")
+
+    # -- each step ---------------------------------------------------------------------------
+    def step_callback(self, chunk: list[Slot]) -> Any:
+        per_job: dict[str, list[int]] = {}
+        for position, slot in enumerate(chunk):
+            per_job.setdefault(slot.job.id, []).append(position)
+
+        def on_step(step: int, total: int, source: PreviewSource) -> bool:
+            if self.m.stopping:
+                raise ShuttingDown
+            now = self.m.clock()
+            if now - self.last_write >= self.m.progress_interval:
+                self.last_write = now
+                self.sync_with_store()
+            self.apply_cancels()
+            live = [job_id for job_id in per_job if self.jobs[job_id].active]
+            if not live:
+                return True  # everyone in this call cancelled: stop drawing
+            for job_id in live:
+                run = self.jobs[job_id]
+                done = len(run.images) + len(per_job[job_id]) * step / total
+                run.progress = done / run.spec.count
+                self.m.publish(
+                    run.spec.owner_id,
+                    {
+                        "type": EventType.PROGRESS.value,
+                        "job_id": job_id,
+                        "step": round(run.progress * run.spec.steps),
+                        "total": run.spec.steps,
+                        "progress": run.progress,
+                        "sent_at": time.time(),
+                    },
+                )
+            if self.previews_on and (step % self.m.preview_every == 0 or step == total):
+                self.send_previews(live, per_job, source, step, total)
+            return False
+
+        return on_step
+
+    def send_previews(
+        self, live: list[str], per_job: dict[str, list[int]], source: PreviewSource, step: int, total: int
+    ) -> None:
+        """Only each job's first candidate is decoded: it is the one the card shows."""
+        try:
+            images = source.previews([per_job[job_id][0] for job_id in live])
+        except Exception:
+            logger.exception("Previews failed; this batch goes on without them")
+            self.previews_on = False
+            return
+        for job_id, image in zip(live, images, strict=True):
+            run = self.jobs[job_id]
+            data_url, width, height = encode_preview(image)
+            self.m.publish(
+                run.spec.owner_id,
+                {
+                    "type": EventType.PREVIEW.value,
+                    "job_id": job_id,
+                    "step": round(run.progress * run.spec.steps),
+                    "total": run.spec.steps,
+                    "image": data_url,
+                    "width": width,
+                    "height": height,
+                    "sent_at": time.time(),
+                },
+            )
+            if not run.previewed:
+                run.previewed = True
+                self.m.metrics.first_preview(self.m.clock() - self.started)
+
+    def sync_with_store(self) -> None:
+        """Throttled: write progress, renew leases, and hear of cancels asked in other processes."""
+        active = [run for run in self.jobs.values() if run.active]
+        by_progress: dict[float, list[str]] = {}
+        for run in active:
+            by_progress.setdefault(round(run.progress, 4), []).append(run.spec.id)
+        for progress, job_ids in by_progress.items():
+            self.m.store.record_progress(job_ids, progress)
+        cancels = self.m.store.heartbeat(self.m.worker_id, [run.spec.id for run in active], self.m.lease_seconds)
+        for job_id in cancels:
+            self.m.cancel(job_id)
+
+    # -- endings -----------------------------------------------------------------------------
+    def apply_cancels(self) -> None:
+        for run in self.jobs.values():
+            if run.active and self.m.cancel_asked(run.spec.id):
+                run.state = "cancelled"
+                run.images.clear()
+                if self.m.store.cancel(run.spec.id):
+                    self.finish(run, JobStatus.CANCELLED)
+                self.m.cancel_done(run.spec.id)
+
+    def store_finished(self) -> None:
+        for run in self.jobs.values():
+            if not run.active or len(run.images) < run.spec.count:
+                continue
+            images = [run.images[index] for index in range(run.spec.count)]
+            try:
+                stored = self.m.store.succeed(run.spec, images, self.m.model_name, self.m.worker_id)
+            except JobLost:
+                run.state = "lost"
+                if self.m.store.cancel(run.spec.id):  # a cancel asked just now, from elsewhere
+                    run.state = "cancelled"
+                    self.finish(run, JobStatus.CANCELLED)
+                else:
+                    logger.warning("Job %s was taken over by another worker; dropping our images", run.spec.id)
+                continue
+            except Exception as exc:
+                logger.exception("Job %s could not be stored", run.spec.id)
+                self.fail(run, f"The pictures could not be saved: {exc}"[:500], "storage")
+                continue
+            run.state = "done"
+            self.finish(run, JobStatus.SUCCEEDED, images=stored)
+
+    def fail(self, run: JobRun, reason: str, kind: str) -> None:
+        run.state = "failed"
+        run.images.clear()
+        self.m.store.fail(run.spec.id, reason)
+        self.m.metrics.failure(kind)
+        self.finish(run, JobStatus.FAILED, error=reason)
+
+    def finish(
+        self, run: JobRun, status: JobStatus, *, error: str = "", images: list[StoredImage] | None = None
+    ) -> None:
+        duration = self.m.clock() - self.started
+        self.m.metrics.job_finished(status.value, duration)
+        self.m.publish(
+            run.spec.owner_id,
+            {
+                "type": EventType.FINISHED.value,
+                "job_id": run.spec.id,
+                "status": status.value,
+                "error": error,
+                "images": images_payload(images or []),
+                "duration": round(duration, 4),
+            },
+        )

@@ -1,0 +1,91 @@
+"""Places in line and ETAs: the same fair order the workers claim in, read by web processes.
+
+The ETA divides the images ahead (own included) by the throughput the live workers last
+measured; before any worker has drawn, there is no honest estimate and it says so (None).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Hashable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Sum
+from django.utils import timezone
+
+from generation.events import EventType, QueuePlace
+from generation.manager.fairness import fair_order
+from generation.manager.store import queued_jobs, running_per_owner
+from generation.manager.types import EventPublisher
+from generation.models import GenerationWorker
+
+
+def throughput() -> float:
+    """Images per second of the workers seen recently, all together."""
+    since = timezone.now() - timedelta(seconds=2 * settings.WEE_WAA_LEASE_SECONDS)
+    total = GenerationWorker.objects.filter(last_seen_at__gte=since).aggregate(rate=Sum("images_per_second"))["rate"]
+    return float(total or 0.0)
+
+
+def queue_places(rate: float | None = None) -> dict[str, tuple[Hashable, QueuePlace]]:
+    """job id → (owner id, place) for every queued job, in claim order."""
+    rate = throughput() if rate is None else rate
+    places: dict[str, tuple[Hashable, QueuePlace]] = {}
+    images_ahead = 0
+    for position, job in enumerate(fair_order(queued_jobs(), running_per_owner()), start=1):
+        images_ahead += job.count
+        eta = round(images_ahead / rate, 1) if rate > 0 else None
+        places[job.id] = (job.owner_id, {"job_id": job.id, "position": position, "eta_seconds": eta})
+    return places
+
+
+class QueueAnnouncer:
+    """Sends each user their queued jobs' places whenever they change (not on every call):
+    a claim moves everyone up, a new user's first job can jump ahead of a heavy user's tenth."""
+
+    def __init__(self, publisher: EventPublisher) -> None:
+        self.publisher = publisher
+        self._sent: dict[Hashable, tuple[tuple[str, int, int | None], ...]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self) -> None:
+        per_owner: dict[Hashable, list[QueuePlace]] = {}
+        for owner, place in queue_places().values():
+            per_owner.setdefault(owner, []).append(place)
+        with self._lock:
+            changed: list[tuple[Hashable, list[QueuePlace]]] = []
+            for owner in set(per_owner) | set(self._sent):
+                places = per_owner.get(owner, [])
+                signature = tuple(
+                    (
+                        place["job_id"],
+                        place["position"],
+                        None if place["eta_seconds"] is None else round(place["eta_seconds"]),
+                    )
+                    for place in places
+                )
+                if self._sent.get(owner) == signature:
+                    continue
+                if places:
+                    self._sent[owner] = signature
+                else:
+                    self._sent.pop(owner, None)
+                changed.append((owner, places))
+        for owner, places in changed:
+            event: dict[str, Any] = {"type": EventType.QUEUE.value, "jobs": places}
+            self.publisher.publish(owner, event)
+
+
+_announcer: QueueAnnouncer | None = None
+
+
+def announce_queue() -> None:
+    """The process's announcer, sending through the channel layer."""
+    global _announcer
+    if _announcer is None:
+        from generation.manager.publisher import ChannelLayerPublisher
+
+        _announcer = QueueAnnouncer(ChannelLayerPublisher())
+    _announcer()
