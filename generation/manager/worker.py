@@ -304,9 +304,11 @@ class ModelManager:
         started = self.clock()
         try:
             images = BatchRun(self, specs).run()
-        finally:
-            with self._lock:
-                self._held = []
+        except BaseException:
+            self._abandon_held()  # before the supervisor restarts us: their lease is still fresh
+            raise
+        with self._lock:
+            self._held = []
         self._measure(images, self.clock() - started)
         return True
 
