@@ -74,6 +74,60 @@ def test_metrics_count_finished_jobs_by_status_and_time_them(client: Any, alice:
     assert "wee_waa_generation_jobs_submitted_total" in text
 
 
+def sample(text: str, prefix: str) -> float:
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(prefix))
+
+
+def test_metrics_show_the_queue_batches_throughput_previews_waits_and_failures(
+    client: Any, alice: Any, bob: Any, manager: Any
+) -> None:
+    from generation.metrics import PrometheusMetrics
+
+    assert isinstance(manager, ModelManager)
+    manager.metrics = PrometheusMetrics()
+    manager.preview_every = 1
+    before = client.get("/metrics").content.decode()
+    queue_job(alice)
+    queue_job(bob)
+    queue_job(bob, width=128)
+
+    during = client.get("/metrics").content.decode()
+    manager.run_once()
+    after = client.get("/metrics").content.decode()
+
+    assert sample(during, 'wee_waa_generation_queue_depth{status="queued"}') == 3
+    assert sample(after, 'wee_waa_generation_queue_depth{status="queued"}') == 1
+    assert (
+        sample(after, "wee_waa_generation_batch_images_sum") - sample(before, "wee_waa_generation_batch_images_sum")
+        == 2
+    )
+    assert sample(after, "wee_waa_generation_images_total") - sample(before, "wee_waa_generation_images_total") == 2
+    assert sample(after, "wee_waa_generation_images_per_second") > 0
+    for histogram in ("pipeline_seconds_per_image", "first_preview_seconds", "job_wait_seconds"):
+        name = f"wee_waa_generation_{histogram}_count"
+        assert sample(after, name) > sample(before, name), histogram
+
+
+def test_metrics_count_failures_by_reason(client: Any, alice: Any, manager: Any) -> None:
+    from generation.metrics import PrometheusMetrics
+
+    class Broken:
+        name, device = "broken", "cpu"
+
+        def generate(self, slots: Any, on_step: Any) -> Any:
+            raise ValueError("the scheduler fell over")
+
+    manager.metrics = PrometheusMetrics()
+    manager.pipeline = Broken()
+    metric = 'wee_waa_generation_failures_total{reason="pipeline"}'
+    before = sample(client.get("/metrics").content.decode(), metric)
+    queue_job(alice)
+
+    manager.run_once()
+
+    assert sample(client.get("/metrics").content.decode(), metric) == before + 1
+
+
 def test_manage_py_check_does_not_import_torch_or_diffusers() -> None:
     script = (
         "import os, sys, django;"
