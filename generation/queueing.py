@@ -50,42 +50,42 @@ class QueueAnnouncer:
         self._sent: dict[Hashable, tuple[tuple[str, int, int | None], ...]] = {}
         self._lock = threading.Lock()
 
-    def __call__(self) -> None:
+    def __call__(self, places: dict[str, tuple[Hashable, QueuePlace]] | None = None) -> None:
         per_owner: dict[Hashable, list[QueuePlace]] = {}
-        for owner, place in queue_places().values():
+        for owner, place in (queue_places() if places is None else places).values():
             per_owner.setdefault(owner, []).append(place)
         with self._lock:
             changed: list[tuple[Hashable, list[QueuePlace]]] = []
             for owner in set(per_owner) | set(self._sent):
-                places = per_owner.get(owner, [])
+                mine = per_owner.get(owner, [])
                 signature = tuple(
                     (
                         place["job_id"],
                         place["position"],
                         None if place["eta_seconds"] is None else round(place["eta_seconds"]),
                     )
-                    for place in places
+                    for place in mine
                 )
                 if self._sent.get(owner) == signature:
                     continue
-                if places:
+                if mine:
                     self._sent[owner] = signature
                 else:
                     self._sent.pop(owner, None)
-                changed.append((owner, places))
-        for owner, places in changed:
-            event: dict[str, Any] = {"type": EventType.QUEUE.value, "jobs": places}
+                changed.append((owner, mine))
+        for owner, mine in changed:
+            event: dict[str, Any] = {"type": EventType.QUEUE.value, "jobs": mine}
             self.publisher.publish(owner, event)
 
 
 _announcer: QueueAnnouncer | None = None
 
 
-def announce_queue() -> None:
+def announce_queue(places: dict[str, tuple[Hashable, QueuePlace]] | None = None) -> None:
     """The process's announcer, sending through the channel layer."""
     global _announcer
     if _announcer is None:
         from generation.manager.publisher import ChannelLayerPublisher
 
         _announcer = QueueAnnouncer(ChannelLayerPublisher())
-    _announcer()
+    _announcer(places)

@@ -113,8 +113,9 @@ def _announce(job: GenerationJob) -> None:
     """Tell the owner's other tabs about the new job, and everyone whose place in line it
     changed; a lost message only delays a card."""
     try:
-        ChannelLayerPublisher().publish(job.owner_id, dict(job_snapshot(job, queue_places())))
-        announce_queue()
+        places = queue_places()
+        ChannelLayerPublisher().publish(job.owner_id, dict(job_snapshot(job, places)))
+        announce_queue(places)
     except Exception:
         logger.exception("Could not announce job %s", job.id)
 
