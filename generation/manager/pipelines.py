@@ -176,12 +176,12 @@ class DiffusersLoader:
         from diffusers import AutoPipelineForText2Image
 
         path = ensure_tiny_pipeline(self.cache_dir)
-        return AutoPipelineForText2Image.from_pretrained(path, local_files_only=True, torch_dtype=dtype).to(device)
+        return AutoPipelineForText2Image.from_pretrained(path, local_files_only=True, dtype=dtype).to(device)
 
     def _load_real(self, model: str, device: str, dtype: Any) -> Any:
         from diffusers import AutoPipelineForText2Image
 
-        kwargs: dict[str, Any] = {"torch_dtype": dtype}
+        kwargs: dict[str, Any] = {"dtype": dtype}
         if Path(model).is_dir():
             pipe = AutoPipelineForText2Image.from_pretrained(model, local_files_only=True, **kwargs)
         else:

@@ -128,9 +128,9 @@ def load_preview_decoder(name: str, device: str, dtype: Any, cache_dir: Path) ->
         path = name
     local = Path(path).is_dir()
     try:
-        decoder = AutoencoderTiny.from_pretrained(path, torch_dtype=dtype, local_files_only=True)
+        decoder = AutoencoderTiny.from_pretrained(path, dtype=dtype, local_files_only=True)
     except Exception:
         if local:
             raise
-        decoder = AutoencoderTiny.from_pretrained(path, torch_dtype=dtype)
+        decoder = AutoencoderTiny.from_pretrained(path, dtype=dtype)
     return decoder.to(device).eval()
