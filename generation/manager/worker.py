@@ -153,6 +153,9 @@ class ModelManager:
         for thread in (self._thread, self._beat_thread):
             if thread is not None:
                 thread.join(timeout)
+        flush = getattr(self.publisher, "flush", None)
+        if callable(flush):  # the last events (e.g. "back in the queue") still go out
+            flush()
 
     def notify(self) -> None:
         """A job was queued: stop waiting and look now."""
