@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 from django.utils.html import format_html
 
-from generation.models import Background, GenerationJob, Style
+from generation.models import Background, GenerationJob, GenerationWorker, Style
 
 
 @admin.register(Style)
@@ -27,9 +28,32 @@ class BackgroundInline(admin.TabularInline[Background, GenerationJob]):
 
 @admin.register(GenerationJob)
 class GenerationJobAdmin(admin.ModelAdmin[GenerationJob]):
-    list_display = ("prompt", "owner", "status", "progress", "count", "width", "height", "created_at")
-    list_filter = ("status", "style")
-    search_fields = ("prompt", "owner__username", "id")
+    list_display = ("prompt", "owner", "status", "progress", "count", "width", "height", "worker", "created_at")
+    list_filter = ("status", "style", "cancel_requested")
+    search_fields = ("prompt", "owner__username", "id", "worker")
     list_select_related = ("owner", "style")
-    readonly_fields = ("id", "progress", "attempts", "started_at", "finished_at", "created_at", "model_name")
+    readonly_fields = (
+        "id",
+        "progress",
+        "attempts",
+        "started_at",
+        "finished_at",
+        "created_at",
+        "model_name",
+        "worker",
+        "lease_expires_at",
+        "cancel_requested",
+    )
     inlines = [BackgroundInline]
+
+
+@admin.register(GenerationWorker)
+class GenerationWorkerAdmin(admin.ModelAdmin[GenerationWorker]):
+    """Read-only: rows are written by the workers' heartbeats."""
+
+    list_display = ("id", "state", "model_name", "device", "images_per_second", "restarts", "last_seen_at")
+    list_filter = ("state", "device")
+    readonly_fields = [field.name for field in GenerationWorker._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 # Queued rows looked at per claim; the queue bound (WEE_WAA_MAX_QUEUE) keeps it all in view.
 CLAIM_WINDOW = 1000
 CLAIM_TRIES = 3
+WORKER_ROWS_KEPT = timedelta(days=1)
 
 
 class JobLost(Exception):
@@ -250,6 +251,8 @@ class DjangoJobStore:
         self.recover(max_attempts)
 
     def report_worker(self, worker: str, fields: dict[str, Any]) -> None:
+        """Upsert our row; rows of workers silent for a day are history and go."""
+        GenerationWorker.objects.filter(last_seen_at__lt=timezone.now() - WORKER_ROWS_KEPT).delete()
         host, _, rest = worker.partition(":")
         GenerationWorker.objects.update_or_create(
             id=worker,
