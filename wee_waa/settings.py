@@ -110,6 +110,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+    # Tests get a file too: an in-memory test database is shared-cache, where threads (the
+    # manager, its heartbeat) meet "table is locked" at once instead of waiting their turn.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # One REDIS_URL: the channel layer and the cache; unset means in-process memory.

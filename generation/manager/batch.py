@@ -121,7 +121,7 @@ class BatchRun:
                 if run.active:
                     logger.info("Stopping: job %s goes back to the queue", run.spec.id)
                     run.state = "released"
-                    self.m.store.release(run.spec.id)
+                    self.m.store.release(run.spec.id, self.m.worker_id)
                     self.m.publish(run.spec.owner_id, fresh_snapshot(run.spec, JobStatus.QUEUED))
         return sum(len(run.images) for run in self.jobs.values() if run.state == "done")
 
@@ -237,20 +237,32 @@ class BatchRun:
         for run in active:
             by_progress.setdefault(round(run.progress, 4), []).append(run.spec.id)
         for progress, job_ids in by_progress.items():
-            self.m.store.record_progress(job_ids, progress)
-        cancels = self.m.store.heartbeat(self.m.worker_id, [run.spec.id for run in active], self.m.lease_seconds)
+            self.m.store.record_progress(self.m.worker_id, job_ids, progress)
+        cancels, lost = self.m.store.heartbeat(self.m.worker_id, [run.spec.id for run in active], self.m.lease_seconds)
         for job_id in cancels:
             self.m.cancel(job_id)
+        for job_id in lost:
+            self.m.lose(job_id)
 
     # -- endings -----------------------------------------------------------------------------
     def apply_cancels(self) -> None:
+        """Cancelled jobs end here; lost ones (another worker holds them now) are dropped
+        without a word: their new worker tells the owner."""
         for run in self.jobs.values():
-            if run.active and self.m.cancel_asked(run.spec.id):
+            if not run.active:
+                continue
+            if self.m.was_lost(run.spec.id):
+                logger.warning("Job %s was taken over by another worker; stopping it here", run.spec.id)
+                run.state = "lost"
+                run.images.clear()
+            elif self.m.cancel_asked(run.spec.id):
                 run.state = "cancelled"
                 run.images.clear()
-                if self.m.store.cancel(run.spec.id):
+                if self.m.store.cancel(run.spec.id, self.m.worker_id):
                     self.finish(run, JobStatus.CANCELLED)
-                self.m.cancel_done(run.spec.id)
+            else:
+                continue
+            self.m.cancel_done(run.spec.id)
 
     def store_finished(self) -> None:
         for run in self.jobs.values():
@@ -261,7 +273,7 @@ class BatchRun:
                 stored = self.m.store.succeed(run.spec, images, self.m.model_name, self.m.worker_id)
             except JobLost:
                 run.state = "lost"
-                if self.m.store.cancel(run.spec.id):  # a cancel asked just now, from elsewhere
+                if self.m.store.cancel(run.spec.id, self.m.worker_id):  # a cancel asked just now, elsewhere
                     run.state = "cancelled"
                     self.finish(run, JobStatus.CANCELLED)
                 else:
@@ -277,7 +289,7 @@ class BatchRun:
     def fail(self, run: JobRun, reason: str, kind: str) -> None:
         run.state = "failed"
         run.images.clear()
-        self.m.store.fail(run.spec.id, reason)
+        self.m.store.fail(run.spec.id, reason, self.m.worker_id)
         self.m.metrics.failure(kind)
         self.finish(run, JobStatus.FAILED, error=reason)
 

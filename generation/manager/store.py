@@ -165,16 +165,19 @@ class DjangoJobStore:
             skip.update(wanted)  # another worker holds them right now: look past them
         return []
 
-    def heartbeat(self, worker: str, job_ids: Sequence[str], lease_seconds: float) -> set[str]:
-        """Renew our leases; answer which of our jobs their owners asked to cancel."""
+    def heartbeat(self, worker: str, job_ids: Sequence[str], lease_seconds: float) -> tuple[set[str], set[str]]:
+        """Renew our leases. Answers (cancel, lost): our jobs whose owners asked to cancel, and
+        jobs that are no longer ours (a stall let the lease run out and another worker took
+        them), which we must stop drawing and never write to again."""
         if not job_ids:
-            return set()
+            return set(), set()
         mine = GenerationJob.objects.filter(id__in=job_ids, worker=worker, status=JobStatus.RUNNING)
         mine.update(lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds))
-        return set(mine.filter(cancel_requested=True).values_list("id", flat=True))
+        held = dict(mine.values_list("id", "cancel_requested"))
+        return {job_id for job_id, cancel in held.items() if cancel}, set(job_ids) - set(held)
 
-    def record_progress(self, job_ids: Sequence[str], progress: float) -> None:
-        GenerationJob.objects.filter(id__in=job_ids, status=JobStatus.RUNNING).update(progress=progress)
+    def record_progress(self, worker: str, job_ids: Sequence[str], progress: float) -> None:
+        GenerationJob.objects.filter(id__in=job_ids, status=JobStatus.RUNNING, worker=worker).update(progress=progress)
 
     def succeed(self, spec: JobSpec, images: list[Image], model_name: str, worker: str) -> list[StoredImage]:
         """Files first, then all rows in one transaction; on any error the files go again,
@@ -219,23 +222,23 @@ class DjangoJobStore:
             raise
         return [StoredImage(id=image_id, url=default_storage.url(name), seed=seed) for image_id, name, seed, _ in saved]
 
-    def fail(self, job_id: str, reason: str) -> None:
-        GenerationJob.objects.filter(id=job_id).exclude(status__in=JobStatus.final()).update(
-            status=JobStatus.FAILED, error=reason, finished_at=timezone.now(), lease_expires_at=None
-        )
+    def fail(self, job_id: str, reason: str, worker: str | None = None) -> None:
+        """``worker`` given: only while that worker still holds the job."""
+        jobs = GenerationJob.objects.filter(id=job_id).exclude(status__in=JobStatus.final())
+        if worker is not None:
+            jobs = jobs.filter(worker=worker)
+        jobs.update(status=JobStatus.FAILED, error=reason, finished_at=timezone.now(), lease_expires_at=None)
 
-    def cancel(self, job_id: str) -> bool:
-        """A running job its owner cancelled: ends ``cancelled`` with nothing stored."""
-        return bool(
-            GenerationJob.objects.filter(id=job_id, status=JobStatus.RUNNING).update(
-                status=JobStatus.CANCELLED, finished_at=timezone.now(), lease_expires_at=None, error=""
-            )
-        )
+    def cancel(self, job_id: str, worker: str) -> bool:
+        """A job we hold whose owner asked to cancel: ends ``cancelled`` with nothing stored."""
+        mine = GenerationJob.objects.filter(id=job_id, status=JobStatus.RUNNING, worker=worker, cancel_requested=True)
+        ended = mine.update(status=JobStatus.CANCELLED, finished_at=timezone.now(), lease_expires_at=None, error="")
+        return bool(ended)
 
-    def release(self, job_id: str) -> None:
-        """Hand a job back to the queue when the server stops mid-job; not the job's fault,
-        so the attempt does not count."""
-        GenerationJob.objects.filter(id=job_id, status=JobStatus.RUNNING).update(
+    def release(self, job_id: str, worker: str) -> None:
+        """Hand a job we hold back to the queue when the process stops mid-job; not the job's
+        fault, so the attempt does not count."""
+        GenerationJob.objects.filter(id=job_id, status=JobStatus.RUNNING, worker=worker).update(
             status=JobStatus.QUEUED,
             progress=0.0,
             started_at=None,
@@ -244,10 +247,12 @@ class DjangoJobStore:
             lease_expires_at=None,
         )
 
-    def abandon(self, job_ids: Sequence[str], max_attempts: int) -> None:
+    def abandon(self, worker: str, job_ids: Sequence[str], max_attempts: int) -> None:
         """Our own loop crashed while holding these: re-queue them now rather than wait for a
         lease that our still-running heartbeat would keep renewing."""
-        GenerationJob.objects.filter(id__in=job_ids, status=JobStatus.RUNNING).update(lease_expires_at=None)
+        GenerationJob.objects.filter(id__in=job_ids, status=JobStatus.RUNNING, worker=worker).update(
+            lease_expires_at=None
+        )
         self.recover(max_attempts)
 
     def report_worker(self, worker: str, fields: dict[str, Any]) -> None:

@@ -129,6 +129,7 @@ class ModelManager:
         self.images_per_second = 0.0
         self._good_batches = 0
         self._cancels: set[str] = set()
+        self._lost: set[str] = set()
         self._held: list[str] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -166,13 +167,23 @@ class ModelManager:
         with self._lock:
             self._cancels.add(job_id)
 
+    def lose(self, job_id: str) -> None:
+        """The job's lease lapsed (we stalled) and another worker holds it now: stop drawing it."""
+        with self._lock:
+            self._lost.add(job_id)
+
     def cancel_asked(self, job_id: str) -> bool:
         with self._lock:
             return job_id in self._cancels
 
+    def was_lost(self, job_id: str) -> bool:
+        with self._lock:
+            return job_id in self._lost
+
     def cancel_done(self, job_id: str) -> None:
         with self._lock:
             self._cancels.discard(job_id)
+            self._lost.discard(job_id)
 
     @property
     def stopping(self) -> bool:
@@ -200,6 +211,10 @@ class ModelManager:
         """Runs the loop; if the loop itself dies, hand back its jobs and run it again."""
         self.load()
         self.metrics.manager_state(alive=True)
+        try:
+            self.report()  # visible in /healthz and to ETAs now, not one heartbeat later
+        except Exception:
+            logger.exception("Could not register this worker")
         backoff = 1.0
         while not self.stopping:
             try:
@@ -239,8 +254,11 @@ class ModelManager:
             try:
                 with self._lock:
                     held = list(self._held)
-                for job_id in self.store.heartbeat(self.worker_id, held, self.lease_seconds):
+                cancels, lost = self.store.heartbeat(self.worker_id, held, self.lease_seconds)
+                for job_id in cancels:
                     self.cancel(job_id)
+                for job_id in lost:
+                    self.lose(job_id)
                 self.report()
                 requeued, _failed = self.store.recover(self.max_attempts)
                 if requeued:
@@ -312,6 +330,9 @@ class ModelManager:
             raise
         with self._lock:
             self._held = []
+            batch = {spec.id for spec in specs}
+            self._cancels -= batch
+            self._lost -= batch
         self._measure(images, self.clock() - started)
         return True
 
@@ -362,6 +383,6 @@ class ModelManager:
             held, self._held = list(self._held), []
         if held:
             try:
-                self.store.abandon(held, self.max_attempts)
+                self.store.abandon(self.worker_id, held, self.max_attempts)
             except Exception:
                 logger.exception("Could not hand back jobs %s", held)
