@@ -45,9 +45,14 @@ class Server:
             return dict(json.load(response))
 
 
-def start_server(data: Path, model: str = "tiny", extra_env: dict[str, str] | None = None) -> Server:
+def start_server(
+    data: Path, model: str = "tiny", extra_env: dict[str, str] | None = None, *, wait_for_model: bool = True
+) -> Server:
     """``manage.py serve`` exactly as the README runs it, on a free port and the given data
-    folder; returns once the model is loaded."""
+    folder; returns once the model is loaded.
+
+    ``wait_for_model=False`` returns as soon as ``/healthz`` says the database answers: a web
+    server with ``WEE_WAA_MANAGER=off`` has no model of its own, a ``generation_worker`` draws."""
     port = free_port()
     env = {
         **os.environ,
@@ -68,7 +73,8 @@ def start_server(data: Path, model: str = "tiny", extra_env: dict[str, str] | No
     deadline = time.monotonic() + 300
     while True:
         try:
-            if server.health()["model"]["loaded"]:
+            health = server.health()
+            if health["model"]["loaded"] or (not wait_for_model and health["status"] == "ok"):
                 return server
         except OSError:
             pass
@@ -80,10 +86,14 @@ def start_server(data: Path, model: str = "tiny", extra_env: dict[str, str] | No
 
 @contextmanager
 def running_server(
-    model: str = "tiny", extra_env: dict[str, str] | None = None, data: Path | None = None
+    model: str = "tiny",
+    extra_env: dict[str, str] | None = None,
+    data: Path | None = None,
+    *,
+    wait_for_model: bool = True,
 ) -> Iterator[Server]:
     with tempfile.TemporaryDirectory(prefix="wee-waa-server-") as scratch:
-        server = start_server(data or Path(scratch), model, extra_env)
+        server = start_server(data or Path(scratch), model, extra_env, wait_for_model=wait_for_model)
         try:
             yield server
         finally:

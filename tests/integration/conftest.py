@@ -4,7 +4,10 @@ under CI=true a skip fails the run (see tests/conftest.py), because CI starts th
 from __future__ import annotations
 
 import os
+import secrets
 import socket
+import urllib.parse
+from collections.abc import Iterator
 
 import pytest
 
@@ -32,3 +35,37 @@ def postgres_url() -> str:
     if not reachable("127.0.0.1", 5432):
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
     return POSTGRES_URL
+
+
+@pytest.fixture
+def fresh_postgres_database(postgres_url: str) -> Iterator[str]:
+    """The URL of a new, empty database on the PostgreSQL server, for tests whose processes
+    share one database (pytest-django's own test database belongs to this process).
+    Dropped afterwards even if a process still holds a connection."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"wee_waa_scale_{secrets.token_hex(4)}"
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield urllib.parse.urlsplit(postgres_url)._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def scratch_redis_url(redis_url: str) -> Iterator[str]:
+    """Redis database 14, emptied before and after: processes started by a test share it
+    (the channel layer and the cache), and nothing from an earlier run may leak in."""
+    import redis
+
+    url = urllib.parse.urlsplit(redis_url)._replace(path="/14").geturl()
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        client.close()
