@@ -3,6 +3,8 @@
 // User text only ever goes through textContent.
 
 import { format } from "./api.js";
+import { JobPreview } from "./job-preview.js";
+import { QueueLine } from "./queue-eta.js";
 
 export const FINAL = new Set(["succeeded", "failed", "cancelled"]);
 // Statuses only move forward: queued → running → a final one.
@@ -34,13 +36,14 @@ function formatTime(iso) {
 export class JobCard {
   /**
    * @param {object} job  a job object from the API
-   * @param {{strings: object, onKeep: Function}} options
-   *   onKeep(jobId, imageId) resolves to {ok, data} like requestJSON.
+   * @param {{strings: object, onKeep: Function, onCancel: Function}} options
+   *   onKeep(jobId, imageId) and onCancel(jobId) resolve to {ok, status, data} like requestJSON.
    */
-  constructor(job, { strings, onKeep }) {
+  constructor(job, { strings, onKeep, onCancel }) {
     this.id = String(job.id);
     this.strings = strings;
     this.onKeep = onKeep;
+    this.onCancel = onCancel;
     this.createdAt = job.created_at || "";
     this.status = "queued";
     this.progress = 0;
@@ -48,6 +51,9 @@ export class JobCard {
     this.total = Number(job.steps) || 0;
     this.error = "";
     this.images = [];
+    this.cancelRequested = false; // the server has the request; the job stops within a step
+    this.cancelling = false; // our POST is on its way
+    this.cancelError = "";
     this.build(job);
     this.update({
       status: job.status,
@@ -56,6 +62,9 @@ export class JobCard {
       total: job.steps,
       error: job.error,
       images: job.images,
+      position: job.position,
+      eta: job.eta_seconds,
+      cancelRequested: job.cancel_requested,
     });
   }
 
@@ -72,6 +81,7 @@ export class JobCard {
     const s = this.strings;
     const root = el("li", "job-card");
     root.dataset.jobId = this.id;
+    root.tabIndex = -1; // focus lands here when the focused Cancel button goes away
     this.root = root;
 
     const head = el("div", "job-head");
@@ -100,7 +110,19 @@ export class JobCard {
     this.fillEl = el("div", "progress-fill");
     this.barEl.append(this.fillEl);
     this.stepEl = el("span", "job-step");
-    progressRow.append(this.barEl, this.stepEl);
+    this.cancelEl = el("button", "cancel button button-small button-quiet", s.cancel);
+    this.cancelEl.type = "button";
+    this.promptEl.id = `job-${this.id}-prompt`;
+    this.cancelEl.setAttribute("aria-describedby", this.promptEl.id);
+    this.cancelEl.addEventListener("click", () => this.cancel());
+    progressRow.append(this.barEl, this.stepEl, this.cancelEl);
+
+    this.queue = new QueueLine(s);
+    this.cancelErrorEl = el("p", "cancel-error");
+    this.cancelErrorEl.setAttribute("role", "alert");
+    this.cancelErrorEl.hidden = true;
+    // The preview box joins the card with its first picture, and leaves with the final images.
+    this.preview = new JobPreview(s, (node) => this.cancelErrorEl.after(node));
 
     this.errorEl = el("p", "job-error");
     this.errorEl.setAttribute("role", "alert");
@@ -109,11 +131,11 @@ export class JobCard {
     this.gridEl = el("ul", "candidates");
     this.gridEl.hidden = true;
 
-    root.append(head, metaEl, progressRow, this.errorEl, this.gridEl);
+    root.append(head, metaEl, progressRow, this.queue.el, this.cancelErrorEl, this.errorEl, this.gridEl);
   }
 
   /** Apply a partial state (from the API or an event) and redraw. */
-  update({ status, progress, step, total, error, images } = {}) {
+  update({ status, progress, step, total, error, images, position, eta, cancelRequested } = {}) {
     // A late snapshot or a stale API read never moves a card back, and a final status sticks:
     // after it, only the images and the error can still arrive.
     const wasFinal = this.isFinal;
@@ -132,6 +154,8 @@ export class JobCard {
     if (this.total > 0) this.step = Math.min(this.step, this.total);
     if (typeof error === "string" && error && this.status !== "succeeded") this.error = error;
     if (Array.isArray(images) && images.length) this.mergeImages(images);
+    if (cancelRequested === true) this.cancelRequested = true;
+    this.queue.set({ position, eta });
     this.render();
   }
 
@@ -164,11 +188,51 @@ export class JobCard {
     this.barEl.setAttribute("aria-valuetext", `${percent}%`);
     this.stepEl.textContent = format(s.step, { step: this.step, total: this.total || "?" });
 
-    const showError = this.status === "failed" || this.status === "cancelled";
-    const errorText = this.error || (this.status === "failed" ? s.unknownError : "");
-    this.errorEl.hidden = !(showError && errorText);
-    this.errorEl.textContent = showError ? errorText : "";
+    // A cancelled job is not an error: it says "Cancelled" and nothing in red.
+    const failed = this.status === "failed";
+    this.errorEl.hidden = !failed;
+    this.errorEl.textContent = failed ? this.error || s.unknownError : "";
+
+    this.queue.show(this.status === "queued");
+    if (this.isFinal && !this.needsImages) this.preview.close();
+    this.renderCancel();
     if (this.status === "succeeded") this.renderImages();
+  }
+
+  renderCancel() {
+    const s = this.strings;
+    const hadFocus = document.activeElement === this.cancelEl;
+    const waiting = !this.isFinal && (this.cancelling || this.cancelRequested);
+    this.cancelEl.hidden = this.isFinal;
+    this.cancelEl.disabled = waiting;
+    this.cancelEl.textContent = waiting ? s.cancelling : s.cancel;
+    this.root.classList.toggle("is-cancelling", waiting);
+    // A refused cancel (409: it finished meanwhile) keeps its reason even on the final card.
+    this.cancelErrorEl.hidden = !this.cancelError;
+    this.cancelErrorEl.textContent = this.cancelError;
+    // A disabled or hidden button drops focus to the page; keep keyboard users in their card.
+    if (hadFocus && (this.cancelEl.hidden || this.cancelEl.disabled)) this.root.focus({ preventScroll: true });
+  }
+
+  /** Show a job.preview message's picture while the job runs. */
+  showPreview(message) {
+    if (!this.isFinal) this.preview.show(message);
+  }
+
+  async cancel() {
+    const s = this.strings;
+    if (this.isFinal || this.cancelling || this.cancelRequested) return;
+    this.cancelling = true;
+    this.cancelError = "";
+    this.renderCancel();
+    const result = await this.onCancel(this.id);
+    this.cancelling = false;
+    if (!result.ok) {
+      const detail = result.data && result.data.detail;
+      if (result.status === 0) this.cancelError = s.networkError;
+      else this.cancelError = detail ? String(detail) : format(s.cancelFailed, { status: result.status });
+    }
+    this.renderCancel();
   }
 
   renderImages() {

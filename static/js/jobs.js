@@ -80,10 +80,17 @@ export class JobList {
         total: job.steps,
         error: job.error,
         images: job.images,
+        position: job.position,
+        eta: job.eta_seconds,
+        cancelRequested: job.cancel_requested,
       });
       return card;
     }
-    card = new JobCard(job, { strings: this.strings, onKeep: (jobId, imageId) => this.keep(jobId, imageId) });
+    card = new JobCard(job, {
+      strings: this.strings,
+      onKeep: (jobId, imageId) => this.keep(jobId, imageId),
+      onCancel: (jobId) => this.cancel(jobId),
+    });
     this.cards.set(id, card);
     this.insertInOrder(card);
     this.showEmptyState();
@@ -101,6 +108,10 @@ export class JobList {
   }
 
   handle(message) {
+    if (message.type === "job.queue") {
+      this.handleQueue(message.jobs);
+      return;
+    }
     const id = message.job_id !== undefined && message.job_id !== null ? String(message.job_id) : "";
     if (!id) return;
     const card = this.cards.get(id);
@@ -118,6 +129,9 @@ export class JobList {
           total: message.total,
           error: message.error,
           images: message.images,
+          position: message.position,
+          eta: message.eta_seconds,
+          cancelRequested: message.cancel_requested,
         });
         break;
       case "job.progress":
@@ -131,10 +145,27 @@ export class JobList {
           images: message.images,
         });
         break;
+      case "job.preview":
+        card.update({ status: "running" });
+        card.showPreview(message);
+        break;
       default:
         return;
     }
     if (card.needsImages) this.fetchJob(id);
+  }
+
+  /** job.queue: the new place in line and wait of each of this user's queued jobs. */
+  handleQueue(entries) {
+    if (!Array.isArray(entries)) return;
+    for (const entry of entries) {
+      if (!entry || entry.job_id === undefined || entry.job_id === null) continue;
+      const id = String(entry.job_id);
+      this.heard.set(id, Date.now());
+      const card = this.cards.get(id);
+      if (card) card.update({ position: entry.position, eta: entry.eta_seconds });
+      else this.fetchJob(id);
+    }
   }
 
   /** The safety net for dropped events on a socket that stayed open. */
@@ -155,6 +186,14 @@ export class JobList {
       method: "POST",
       body: { image: imageId },
     });
+  }
+
+  /** Ask the server to stop a job; a 200's job JSON is applied here, a 409 re-reads the truth. */
+  async cancel(jobId) {
+    const result = await requestJSON(`${this.jobsUrl}${encodeURIComponent(jobId)}/cancel/`, { method: "POST" });
+    if (result.ok && result.data && result.data.id !== undefined) this.upsert(result.data);
+    else if (result.status === 409) this.fetchJob(jobId);
+    return result;
   }
 
   showEmptyState() {

@@ -64,6 +64,12 @@ function showFormError(messages) {
     list.append(item);
   }
   formError.replaceChildren(list);
+  // On a phone the message sits above the fold, far from the Generate button.
+  formError.scrollIntoView({ block: "nearest", behavior: "smooth" });
+}
+
+function detailOf(data) {
+  return data && typeof data.detail === "string" && data.detail ? data.detail : "";
 }
 
 /** Put a 400's messages next to their fields; anything else goes above the form. */
@@ -127,8 +133,11 @@ async function submit(event) {
       showFormError([strings.networkError]);
     } else if (result.status === 400 && result.data) {
       showErrors(result.data);
-    } else if (result.data && result.data.detail) {
-      showFormError([String(result.data.detail)]);
+    } else if (result.status === 429) {
+      // Over a limit (too many unfinished jobs, a full line): the server's message says which.
+      showFormError([detailOf(result.data) || strings.tooMany]);
+    } else if (detailOf(result.data)) {
+      showFormError([detailOf(result.data)]);
     } else {
       showFormError([format(strings.serverError, { status: result.status })]);
     }
