@@ -112,6 +112,9 @@ class GenerationWorker(models.Model):
     device = models.CharField(max_length=40, blank=True)
     state = models.CharField(max_length=20, default="loading")
     images_per_second = models.FloatField(default=0.0)
+    # Megapixel-steps per second: unlike images/s it holds across sizes and step counts,
+    # so an ETA behind a big slow job is honest.
+    work_per_second = models.FloatField(default=0.0)
     restarts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     started_at = models.DateTimeField(auto_now_add=True)

@@ -1,7 +1,8 @@
 """Places in line and ETAs: the same fair order the workers claim in, read by web processes.
 
-The ETA divides the images ahead (own included) by the throughput the live workers last
-measured; before any worker has drawn, there is no honest estimate and it says so (None).
+The ETA divides the work ahead (what is left of the jobs drawing now, the jobs ahead in line
+and the job itself, in megapixel-steps) by the rate the live workers last measured; before
+any worker has drawn, there is no honest estimate and it says so (None).
 """
 
 from __future__ import annotations
@@ -15,28 +16,37 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
-from generation.events import EventType, QueuePlace
+from generation.events import EventType, JobStatus, QueuePlace
 from generation.manager.fairness import fair_order
 from generation.manager.store import queued_jobs, running_per_owner
-from generation.manager.types import EventPublisher
-from generation.models import GenerationWorker
+from generation.manager.types import EventPublisher, job_work
+from generation.models import GenerationJob, GenerationWorker
 
 
 def throughput() -> float:
-    """Images per second of the workers seen recently, all together."""
+    """Megapixel-steps per second of the workers seen recently, all together."""
     since = timezone.now() - timedelta(seconds=2 * settings.WEE_WAA_LEASE_SECONDS)
-    total = GenerationWorker.objects.filter(last_seen_at__gte=since).aggregate(rate=Sum("images_per_second"))["rate"]
+    total = GenerationWorker.objects.filter(last_seen_at__gte=since).aggregate(rate=Sum("work_per_second"))["rate"]
     return float(total or 0.0)
+
+
+def work_in_progress() -> float:
+    """What is left to draw of the jobs running now."""
+    rows = GenerationJob.objects.filter(status=JobStatus.RUNNING).values_list(
+        "count", "width", "height", "steps", "progress"
+    )
+    return sum(job_work(count, width, height, steps) * (1 - progress) for count, width, height, steps, progress in rows)
 
 
 def queue_places(rate: float | None = None) -> dict[str, tuple[Hashable, QueuePlace]]:
     """job id → (owner id, place) for every queued job, in claim order."""
     rate = throughput() if rate is None else rate
     places: dict[str, tuple[Hashable, QueuePlace]] = {}
-    images_ahead = 0
-    for position, job in enumerate(fair_order(queued_jobs(), running_per_owner()), start=1):
-        images_ahead += job.count
-        eta = round(images_ahead / rate, 1) if rate > 0 else None
+    queued = queued_jobs()
+    work_ahead = work_in_progress() if queued and rate > 0 else 0.0
+    for position, job in enumerate(fair_order(queued, running_per_owner()), start=1):
+        work_ahead += job.work
+        eta = round(work_ahead / rate, 1) if rate > 0 else None
         places[job.id] = (job.owner_id, {"job_id": job.id, "position": position, "eta_seconds": eta})
     return places
 

@@ -11,7 +11,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from generation.manager.types import BatchKey
+from generation.manager.types import BatchKey, job_work
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,11 @@ class QueuedJob:
     created_at: datetime
     count: int
     key: BatchKey
+
+    @property
+    def work(self) -> float:
+        width, height, steps, _guidance = self.key
+        return job_work(self.count, width, height, steps)
 
 
 def fair_order(queued: Iterable[QueuedJob], running: Mapping[Hashable, int]) -> list[QueuedJob]:

@@ -13,6 +13,10 @@ if TYPE_CHECKING:
 BatchKey = tuple[int, int, int, float]  # width, height, steps, guidance
 
 
+def job_work(count: int, width: int, height: int, steps: int) -> float:
+    return count * width * height * steps / 1e6
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """Everything the pipeline needs for one job, detached from the ORM row."""
@@ -31,6 +35,11 @@ class JobSpec:
 
     def seeds(self) -> list[int]:
         return [self.seed + index for index in range(self.count)]
+
+    @property
+    def work(self) -> float:
+        """Megapixel-steps: what the pipeline's cost grows with."""
+        return job_work(self.count, self.width, self.height, self.steps)
 
     @property
     def batch_key(self) -> BatchKey:

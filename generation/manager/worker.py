@@ -81,6 +81,10 @@ class NullMetrics:
         pass
 
 
+def _smooth(average: float, sample: float) -> float:
+    return sample if average == 0.0 else average + THROUGHPUT_SMOOTHING * (sample - average)
+
+
 def new_worker_id() -> str:
     """``host:pid:nonce``: readable in admin, and lets a restarted process on the same host
     see at once that the previous one is gone."""
@@ -127,6 +131,7 @@ class ModelManager:
         self.restarts = 0
         self.last_error = ""
         self.images_per_second = 0.0
+        self.work_per_second = 0.0
         self._good_batches = 0
         self._cancels: set[str] = set()
         self._lost: set[str] = set()
@@ -286,6 +291,7 @@ class ModelManager:
                 "device": self.status.device,
                 "state": self.status.state,
                 "images_per_second": self.images_per_second,
+                "work_per_second": self.work_per_second,
                 "restarts": self.restarts,
                 "last_error": self.last_error,
             },
@@ -333,7 +339,7 @@ class ModelManager:
             batch = {spec.id for spec in specs}
             self._cancels -= batch
             self._lost -= batch
-        self._measure(images, self.clock() - started)
+        self._measure(images, sum(spec.work for spec in specs), self.clock() - started)
         return True
 
     def run_until_idle(self, limit: int = 100) -> int:
@@ -360,14 +366,11 @@ class ModelManager:
             self.batch_limit += 1
             self._good_batches = 0
 
-    def _measure(self, images: int, seconds: float) -> None:
+    def _measure(self, images: int, work: float, seconds: float) -> None:
         if images <= 0 or seconds <= 0:
             return
-        rate = images / seconds
-        if self.images_per_second == 0.0:
-            self.images_per_second = rate
-        else:
-            self.images_per_second += THROUGHPUT_SMOOTHING * (rate - self.images_per_second)
+        self.images_per_second = _smooth(self.images_per_second, images / seconds)
+        self.work_per_second = _smooth(self.work_per_second, work / seconds)
         self.metrics.throughput(self.images_per_second)
 
     def _announce(self) -> None:

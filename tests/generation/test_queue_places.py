@@ -8,18 +8,28 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from generation.events import JobStatus
 from generation.manager.publisher import RecordingPublisher
 from generation.manager.worker import ModelManager
-from generation.models import GenerationWorker
+from generation.models import GenerationJob, GenerationWorker
 from generation.queueing import QueueAnnouncer, queue_places
 from tests.factories import queue_job
 
 pytestmark = pytest.mark.django_db
 
 
+SMALL_IMAGE = 64 * 64 * 2 / 1e6  # megapixel-steps of one 64 x 64, 2-step image (queue_job's default)
+
+
 def a_worker_measured(images_per_second: float) -> None:
+    """A worker that draws this many of queue_job's small images per second."""
     GenerationWorker.objects.create(
-        id="gpu-1:10:abc", hostname="gpu-1", pid=10, images_per_second=images_per_second, last_seen_at=timezone.now()
+        id="gpu-1:10:abc",
+        hostname="gpu-1",
+        pid=10,
+        images_per_second=images_per_second,
+        work_per_second=images_per_second * SMALL_IMAGE,
+        last_seen_at=timezone.now(),
     )
 
 
@@ -32,6 +42,15 @@ def test_places_follow_the_fair_order_and_the_eta_counts_the_images_ahead(alice:
 
     assert [places[job.id]["position"] for job in (first, bobs, second)] == [1, 2, 3]
     assert [places[job.id]["eta_seconds"] for job in (first, bobs, second)] == [1.0, 3.0, 3.5]
+
+
+def test_the_eta_counts_bigger_and_longer_jobs_and_what_is_left_of_the_running_ones(alice: Any, bob: Any) -> None:
+    a_worker_measured(2.0)
+    drawing = queue_job(bob, steps=4)  # two small images' worth, half done
+    GenerationJob.objects.filter(id=drawing.id).update(status=JobStatus.RUNNING, progress=0.5)
+    big = queue_job(alice, width=128, height=128)  # four small images' worth
+
+    assert queue_places()[big.id][1]["eta_seconds"] == 2.5  # (1 left + 4) / 2 per second
 
 
 def test_without_a_measured_worker_there_is_no_eta_yet(alice: Any) -> None:
