@@ -1,7 +1,7 @@
 """Many users at once, through the real server, API and websocket: fair queue and batching.
 
     python -m bench.load [--users 1,4,16,32] [--jobs-per-user 5] [--model tiny|sd-turbo-random]
-                         [--size 64] [--steps 4] [--max-batch 8] [--timeout 300]
+                         [--size 64] [--steps 4] [--max-batch 16] [--timeout 300]
                          [--out bench/results/load.json]
 
 Two modes, one real server each (``manage.py serve``, reused for every users count):
@@ -472,7 +472,7 @@ def main() -> None:
     parser.add_argument("--model", default="tiny", help="tiny, sd-turbo-random, a hub id or a local folder")
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=4)
-    parser.add_argument("--max-batch", type=int, default=8)
+    parser.add_argument("--max-batch", type=int, default=16)
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds one job may take")
     parser.add_argument("--modes", default=",".join(MODES), help="batched,sequential or one of them")
     parser.add_argument("--model-cache", type=Path, default=ROOT / ".data" / "models")

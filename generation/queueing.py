@@ -8,6 +8,8 @@ any worker has drawn, there is no honest estimate and it says so (None).
 from __future__ import annotations
 
 import threading
+import time
+from collections import Counter
 from collections.abc import Hashable
 from datetime import timedelta
 from typing import Any
@@ -18,33 +20,44 @@ from django.utils import timezone
 
 from generation.events import EventType, JobStatus, QueuePlace
 from generation.manager.fairness import fair_order
-from generation.manager.store import queued_jobs, running_per_owner
+from generation.manager.store import queued_jobs
 from generation.manager.types import EventPublisher, job_work
 from generation.models import GenerationJob, GenerationWorker
+
+# The workers' rate changes slowly and is only an estimate: read it at most this often.
+RATE_READ_EVERY = 2.0
+_rate_cache: tuple[float, float] = (-RATE_READ_EVERY, 0.0)  # (monotonic time read, rate)
 
 
 def throughput() -> float:
     """Megapixel-steps per second of the workers seen recently, all together."""
+    global _rate_cache
+    read_at, rate = _rate_cache
+    if time.monotonic() - read_at < RATE_READ_EVERY:
+        return rate
     since = timezone.now() - timedelta(seconds=2 * settings.WEE_WAA_LEASE_SECONDS)
     total = GenerationWorker.objects.filter(last_seen_at__gte=since).aggregate(rate=Sum("work_per_second"))["rate"]
-    return float(total or 0.0)
-
-
-def work_in_progress() -> float:
-    """What is left to draw of the jobs running now."""
-    rows = GenerationJob.objects.filter(status=JobStatus.RUNNING).values_list(
-        "count", "width", "height", "steps", "progress"
-    )
-    return sum(job_work(count, width, height, steps) * (1 - progress) for count, width, height, steps, progress in rows)
+    _rate_cache = (time.monotonic(), float(total or 0.0))
+    return _rate_cache[1]
 
 
 def queue_places(rate: float | None = None) -> dict[str, tuple[Hashable, QueuePlace]]:
-    """job id → (owner id, place) for every queued job, in claim order."""
-    rate = throughput() if rate is None else rate
-    places: dict[str, tuple[Hashable, QueuePlace]] = {}
+    """job id → (owner id, place) for every queued job, in claim order. Two queries: the
+    queue, and the running jobs (whose owners have had a turn, and whose rest is ahead)."""
     queued = queued_jobs()
-    work_ahead = work_in_progress() if queued and rate > 0 else 0.0
-    for position, job in enumerate(fair_order(queued, running_per_owner()), start=1):
+    if not queued:
+        return {}
+    rate = throughput() if rate is None else rate
+    running = GenerationJob.objects.filter(status=JobStatus.RUNNING).values_list(
+        "owner_id", "count", "width", "height", "steps", "progress"
+    )
+    per_owner: Counter[Hashable] = Counter()
+    work_ahead = 0.0
+    for owner, count, width, height, steps, progress in running:
+        per_owner[owner] += 1
+        work_ahead += job_work(count, width, height, steps) * (1 - progress)
+    places: dict[str, tuple[Hashable, QueuePlace]] = {}
+    for position, job in enumerate(fair_order(queued, per_owner), start=1):
         work_ahead += job.work
         eta = round(work_ahead / rate, 1) if rate > 0 else None
         places[job.id] = (job.owner_id, {"job_id": job.id, "position": position, "eta_seconds": eta})

@@ -40,6 +40,14 @@ def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_throughput_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers' rate is cached for a moment per process; each test reads its own rows."""
+    from generation import queueing
+
+    monkeypatch.setattr(queueing, "_rate_cache", (float("-inf"), 0.0))
+
+
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("models")

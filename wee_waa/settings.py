@@ -198,7 +198,7 @@ WEE_WAA_MODEL_CACHE = Path(envstr("WEE_WAA_MODEL_CACHE", str(DATA_DIR / "models"
 WEE_WAA_MAX_ATTEMPTS = envint("WEE_WAA_MAX_ATTEMPTS", 3, minimum=1)
 WEE_WAA_POLL_SECONDS = envfloat("WEE_WAA_POLL_SECONDS", 1.0, minimum=0.05)
 # Images per pipeline call; jobs of different users with the same size/steps/guidance share one.
-WEE_WAA_MAX_BATCH = envint("WEE_WAA_MAX_BATCH", 8, minimum=1)
+WEE_WAA_MAX_BATCH = envint("WEE_WAA_MAX_BATCH", 16, minimum=1)
 # Unfinished (queued or drawing) jobs one user may have, and queued jobs in all.
 WEE_WAA_MAX_UNFINISHED_PER_USER = envint("WEE_WAA_MAX_UNFINISHED_PER_USER", 10, minimum=1)
 WEE_WAA_MAX_QUEUE = envint("WEE_WAA_MAX_QUEUE", 500, minimum=1)

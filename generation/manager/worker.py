@@ -105,7 +105,7 @@ class ModelManager:
         metrics: Metrics | None = None,
         max_attempts: int = 3,
         poll_seconds: float = 1.0,
-        max_batch: int = 8,
+        max_batch: int = 16,
         lease_seconds: float = 30.0,
         preview_every: int = 1,
         announcer: Callable[[], None] | None = None,
