@@ -128,7 +128,7 @@ class JobOutputSerializer(serializers.Serializer[GenerationJob]):
         if job.status != JobStatus.QUEUED:
             return None
         if "places" not in self.context:
-            self.context["places"] = queue_places()
+            self.context["places"] = job.announced_places if job.announced_places is not None else queue_places()
         place = self.context["places"].get(job.id)
         return place[1] if place else None
 
@@ -173,7 +173,7 @@ class JobListCreateApi(APIView):
                 status=status.HTTP_429_TOO_MANY_REQUESTS,
                 headers={"Retry-After": str(limit.retry_after)},
             )
-        return Response(JobOutputSerializer(_owned_job(request, job.id)).data, status=status.HTTP_201_CREATED)
+        return Response(JobOutputSerializer(job).data, status=status.HTTP_201_CREATED)
 
 
 class JobDetailApi(APIView):

@@ -113,7 +113,7 @@ def _announce(job: GenerationJob) -> None:
     """Tell the owner's other tabs about the new job, and everyone whose place in line it
     changed; a lost message only delays a card."""
     try:
-        places = queue_places()
+        places = job.announced_places = queue_places()
         ChannelLayerPublisher().publish(job.owner_id, dict(job_snapshot(job, places)))
         announce_queue(places)
     except Exception:
