@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from generation.manager.tiny import build_once
+
 if TYPE_CHECKING:
     from PIL.Image import Image
 
@@ -86,34 +88,21 @@ def encode_preview(image: Image) -> tuple[str, int, int]:
     return f"data:image/jpeg;base64,{data}", image.width, image.height
 
 
-def ensure_tiny_taesd(cache_dir: Path) -> Path:
-    """A small random-weight AutoencoderTiny, saved once: exercises the TAESD path offline."""
-    import contextlib
-    import os
-    import shutil
-    import tempfile
-
+def build_tiny_taesd(target: Path) -> None:
     from diffusers import AutoencoderTiny
 
-    target = cache_dir / TINY_TAESD_NAME
-    if (target / "config.json").exists():
-        return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".tiny-taesd-", dir=cache_dir))
-    try:
-        model = AutoencoderTiny(
-            encoder_block_out_channels=(8, 8, 8, 8),
-            decoder_block_out_channels=(8, 8, 8, 8),
-            num_encoder_blocks=(1, 1, 1, 1),
-            num_decoder_blocks=(1, 1, 1, 1),
-            latent_channels=4,
-        )
-        model.save_pretrained(scratch)
-        with contextlib.suppress(OSError):  # another process finished first: theirs is as good
-            os.rename(scratch, target)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return target
+    AutoencoderTiny(
+        encoder_block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8),
+        num_encoder_blocks=(1, 1, 1, 1),
+        num_decoder_blocks=(1, 1, 1, 1),
+        latent_channels=4,
+    ).save_pretrained(target)
+
+
+def ensure_tiny_taesd(cache_dir: Path) -> Path:
+    """A small random-weight AutoencoderTiny, saved once: exercises the TAESD path offline."""
+    return build_once(cache_dir / TINY_TAESD_NAME, build_tiny_taesd, marker="config.json")
 
 
 def load_preview_decoder(name: str, device: str, dtype: Any, cache_dir: Path) -> Any | None:

@@ -26,13 +26,10 @@ torch_dtype=...)`` casts them to whatever the device wants.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from generation.manager.tiny import tiny_vocab
+from generation.manager.tiny import build_once, tiny_vocab
 
 SD_TURBO_RANDOM_NAME = "sd-turbo-random"
 # Bump when the recipe below changes so old caches are rebuilt, not reused.
@@ -176,28 +173,5 @@ def build_sd_turbo_random(target: Path, seed: int = 0) -> None:
 
 
 def ensure_sd_turbo_random(cache_dir: Path) -> Path:
-    """Build the pipeline into the cache once (about a minute on a laptop CPU); later calls
-    return the saved folder at once.
-
-    Built in a temporary sibling folder and renamed into place, so a crash or a second
-    process never leaves a half-written model behind; the loser of a race throws its copy away.
-    """
-    target = cache_dir / SD_TURBO_RANDOM_VERSION
-    if (target / "model_index.json").exists():
-        return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".sd-turbo-random-", dir=cache_dir))
-    try:
-        build_sd_turbo_random(scratch)
-        for root, _dirs, files in os.walk(scratch):
-            for name in files:
-                os.chmod(Path(root) / name, 0o644)  # safetensors are saved 0600
-        os.chmod(scratch, 0o755)  # noqa: S103 - a shared model cache is meant to be readable
-        try:
-            scratch.rename(target)
-        except OSError:
-            if not (target / "model_index.json").exists():  # someone else won the race
-                raise
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return target
+    """Build the pipeline into the cache once (about a minute on a laptop CPU)."""
+    return build_once(cache_dir / SD_TURBO_RANDOM_VERSION, build_sd_turbo_random)

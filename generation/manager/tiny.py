@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 TINY_MODEL_NAME = "tiny"
@@ -109,19 +110,18 @@ def build_tiny_pipeline(target: Path) -> None:
     pipe.save_pretrained(target)
 
 
-def ensure_tiny_pipeline(cache_dir: Path) -> Path:
-    """Build the tiny pipeline into the cache once; later calls return the saved folder.
+def build_once(target: Path, build: Callable[[Path], None], marker: str = "model_index.json") -> Path:
+    """Build a model folder into the cache once; later calls return it at once.
 
     Built in a temporary sibling folder and renamed into place, so a crash or a second
-    process never leaves a half-written model behind.
+    process never leaves a half-written model behind; the loser of a race throws its copy away.
     """
-    target = cache_dir / TINY_VERSION
-    if (target / "model_index.json").exists():
+    if (target / marker).exists():
         return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".tiny-", dir=cache_dir))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        build_tiny_pipeline(scratch)
+        build(scratch)
         for root, _dirs, files in os.walk(scratch):
             for name in files:
                 os.chmod(Path(root) / name, 0o644)  # safetensors are saved 0600
@@ -129,8 +129,12 @@ def ensure_tiny_pipeline(cache_dir: Path) -> Path:
         try:
             scratch.rename(target)
         except OSError:
-            if not (target / "model_index.json").exists():  # someone else won the race
+            if not (target / marker).exists():  # someone else won the race
                 raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return target
+
+
+def ensure_tiny_pipeline(cache_dir: Path) -> Path:
+    return build_once(cache_dir / TINY_VERSION, build_tiny_pipeline)
