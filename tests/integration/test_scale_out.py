@@ -10,6 +10,7 @@ sets data up through small Django scripts run as subprocesses and reads rows wit
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -438,7 +439,10 @@ def test_progress_from_a_worker_process_reaches_a_browser_on_the_web_process_thr
         client.sign_up()
 
         try:
-            job_id, events = asyncio.run(follow_one_job(client, {"width": 64, "height": 64, "steps": 3, "count": 1}))
+            options = {"width": 64, "height": 64, "steps": 3, "count": 1}
+            # Its own thread: Playwright's session-wide browser keeps a loop running in this one.
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                job_id, events = pool.submit(asyncio.run, follow_one_job(client, options)).result()
         except TimeoutError:
             pytest.fail(f"No job.finished reached the browser within 90 s\n{workers.tails()}")
 
