@@ -131,3 +131,19 @@ class GenerationWorker(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+
+class BlockedPhrase(models.Model):
+    """A word or phrase prompts may not contain; matched ignoring case, spacing and punctuation,
+    so "S p a m", "spam!" and "SPAM" are the same."""
+
+    phrase = models.CharField(_("word or phrase"), max_length=200, unique=True)
+    note = models.CharField(_("why (for moderators)"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["phrase"]
+
+    def __str__(self) -> str:
+        return self.phrase
