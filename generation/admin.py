@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from generation.models import Background, GenerationJob, GenerationWorker, Style
+from generation.models import Background, BlockedPhrase, GenerationJob, GenerationWorker, Style
 
 
 @admin.register(Style)
@@ -57,3 +57,12 @@ class GenerationWorkerAdmin(admin.ModelAdmin[GenerationWorker]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(BlockedPhrase)
+class BlockedPhraseAdmin(admin.ModelAdmin[BlockedPhrase]):
+    """Prompts containing these are refused at submit time (case, spacing and punctuation ignored)."""
+
+    list_display = ("phrase", "note", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("phrase", "note")

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from generation import selectors, services
+from generation.blocklist import blocked_phrase_in
 from generation.events import JobStatus, QueuePlace
 from generation.models import Background, GenerationJob, Style
 from generation.queueing import queue_places
@@ -63,6 +64,16 @@ class JobInputSerializer(serializers.Serializer[dict[str, Any]]):
     seed = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=services.MAX_SEED - 8)
     # "style" shadows DRF Field.style (HTML hints) for type checkers only.
     style = serializers.CharField(required=False, allow_null=True, allow_blank=True)  # type: ignore[assignment]
+
+    def validate_prompt(self, value: str) -> str:
+        if blocked_phrase_in(value):
+            raise serializers.ValidationError(
+                _(
+                    "This prompt contains a word or phrase this studio does not allow. "
+                    "Please describe the scene differently."
+                )
+            )
+        return value
 
     def validate_width(self, value: int) -> int:
         return self._multiple_of_8(value)
