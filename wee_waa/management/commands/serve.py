@@ -20,6 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
+        call_command("ensure_characters")
         from daphne.cli import CommandLineInterface
 
         shown = "localhost" if host in ("0.0.0.0", "::") else host  # noqa: S104 - only picks the address to print
