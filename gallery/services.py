@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from PIL import Image
 
 from gallery.compositing import Layer, parse_layers, png_bytes, render, thumbnail_webp
-from gallery.models import Character, Creation, Visibility
+from gallery.models import (
+    Character,
+    Creation,
+    Like,
+    ModerationLog,
+    ModerationState,
+    Report,
+    Visibility,
+    new_share_token,
+)
 from generation.models import Background
 from wee_waa.ids import new_public_id
 
@@ -104,3 +117,71 @@ def creation_update(*, creation: Creation, layers: Any | None = None, title: str
         if name:
             default_storage.delete(name)
     return creation
+
+
+def creation_share_link_renew(*, creation: Creation) -> Creation:
+    """Revoke the current link (it answers 404 from now on) and make a new one."""
+    creation.share_token = new_share_token()
+    creation.save(update_fields=["share_token", "updated_at"])
+    return creation
+
+
+def creation_visibility_set(*, creation: Creation, visibility: str) -> Creation:
+    if visibility not in Visibility.values:
+        raise ValidationError(_("Choose private, unlisted or public."))
+    creation.visibility = visibility
+    creation.save(update_fields=["visibility", "updated_at"])
+    return creation
+
+
+def creation_like(*, user: Any, creation: Creation, liked: bool) -> int:
+    """Idempotent: liking twice counts once. Returns the new count."""
+    with transaction.atomic():
+        if liked:
+            _like, created = Like.objects.get_or_create(user=user, creation=creation)
+            change = 1 if created else 0
+        else:
+            change = -Like.objects.filter(user=user, creation=creation).delete()[0]
+        if change:
+            Creation.objects.filter(id=creation.id).update(like_count=F("like_count") + change)
+    creation.refresh_from_db(fields=["like_count"])
+    return creation.like_count
+
+
+def creation_report(*, reporter: Any, creation: Creation, reason: str) -> Report:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(_("Say what is wrong with this picture."))
+    return Report.objects.create(reporter=reporter, creation=creation, reason=reason[:1000])
+
+
+def creation_moderate(*, actor: Any, creation: Creation, hide: bool, note: str = "") -> Creation:
+    """Hide (take down) or restore; reports on it are resolved; the log keeps who and when."""
+    now = timezone.now()
+    with transaction.atomic():
+        creation.moderation = ModerationState.HIDDEN if hide else ModerationState.VISIBLE
+        creation.save(update_fields=["moderation", "updated_at"])
+        creation.reports.filter(resolved_at__isnull=True).update(resolved_at=now)
+        ModerationLog.objects.create(actor=actor, action="hide" if hide else "restore", creation=creation, note=note)
+    return creation
+
+
+def user_ban(*, actor: Any, user: Any, banned: bool = True, note: str = "") -> None:
+    """A banned user cannot log in, and their public creations disappear from every page."""
+    with transaction.atomic():
+        user.is_active = not banned
+        user.save(update_fields=["is_active"])
+        ModerationLog.objects.create(actor=actor, action="ban" if banned else "unban", target_user=user, note=note)
+
+
+def creation_delete(*, creation: Creation) -> None:
+    """The row first; the files once the deletion is committed, so a rollback keeps both."""
+    names = [name for name in (creation.image.name, creation.thumbnail.name) if name]
+
+    def remove_files() -> None:
+        for name in names:
+            default_storage.delete(name)
+
+    with transaction.atomic():
+        creation.delete()
+        transaction.on_commit(remove_files)

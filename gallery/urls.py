@@ -1,6 +1,17 @@
 from django.urls import path
 
-from gallery import views
+from gallery import api, views
 
 app_name = "gallery"
-urlpatterns = [path("", views.index, name="index")]
+urlpatterns = [
+    path("gallery/", views.index, name="index"),
+    path("explore/", views.explore, name="explore"),
+    path("u/<str:username>/", views.profile, name="profile"),
+    path("c/<str:creation_id>/", views.detail, name="detail"),
+    path("s/<str:token>/", views.shared, name="shared"),
+    path("api/v1/creations/", api.CreationCreateApi.as_view(), name="api-creations"),
+    path("api/v1/creations/<str:creation_id>/", api.CreationDetailApi.as_view(), name="api-creation"),
+    path("api/v1/creations/<str:creation_id>/share-link/", api.CreationShareLinkApi.as_view(), name="api-share"),
+    path("api/v1/creations/<str:creation_id>/like/", api.CreationLikeApi.as_view(), name="api-like"),
+    path("api/v1/creations/<str:creation_id>/report/", api.CreationReportApi.as_view(), name="api-report"),
+]

@@ -41,6 +41,16 @@ def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Rate limits count in the cache: each test starts with none used."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_throughput_reading(monkeypatch: pytest.MonkeyPatch) -> None:
     """The workers' rate is cached for a moment per process; each test reads its own rows."""
     from generation import queueing

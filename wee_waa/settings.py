@@ -6,6 +6,7 @@ the in-process model manager, all under ``WEE_WAA_DATA_DIR`` (``.data/`` in the 
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -112,7 +113,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Tests get a file too: an in-memory test database is shared-cache, where threads (the
     # manager, its heartbeat) meet "table is locked" at once instead of waiting their turn.
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
+    # One per process, so two test runs side by side never share (and delete) one file.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-db-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # One REDIS_URL: the channel layer and the cache; unset means in-process memory.
@@ -180,6 +182,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "wee_waa.api.exception_handler",
+    # Per user, for the endpoints that name a scope (likes, reports).
+    "DEFAULT_THROTTLE_RATES": {"likes": "60/min", "reports": "10/hour"},
 }
 
 # One switch for serving over HTTPS: secure cookies, redirect, HSTS. Off on a laptop.

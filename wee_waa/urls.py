@@ -12,7 +12,7 @@ urlpatterns = [
     path("", lambda request: redirect("studio"), name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
-    path("gallery/", include("gallery.urls")),
+    path("", include("gallery.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("generation.urls")),
     path("", include("django_prometheus.urls")),
