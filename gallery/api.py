@@ -17,7 +17,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from gallery import selectors, services
-from gallery.models import Creation, Visibility
+from gallery.models import Character, Creation, Visibility
 from generation.models import Background
 
 
@@ -71,6 +71,25 @@ def _visible(request: Request, creation_id: str) -> Creation:
 
 def _created(request: Request, creation: Creation, code: int = status.HTTP_200_OK) -> Response:
     return Response(CreationOutputSerializer(creation, context={"request": request}).data, status=code)
+
+
+class CharacterListApi(APIView):
+    """The active characters the editor offers, with their cut-out's size."""
+
+    def get(self, request: Request) -> Response:
+        return Response(
+            [
+                {
+                    "id": character.id,
+                    "name": character.name,
+                    "image": character.image.url,
+                    "width": character.width,
+                    "height": character.height,
+                    "default_scale": character.default_scale,
+                }
+                for character in Character.objects.filter(is_active=True).order_by("name", "id")
+            ]
+        )
 
 
 class CreationCreateApi(APIView):

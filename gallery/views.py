@@ -61,6 +61,28 @@ def _paged(request: HttpRequest, creations: object, order: str) -> dict[str, obj
     return {"page": page, "order": order if order in ORDERINGS else "newest"}
 
 
+@login_required
+@require_GET
+def compose(request: HttpRequest, background_id: str) -> HttpResponse:
+    """The editor on one of the user's kept backgrounds: a new creation."""
+    background = backgrounds_kept(request.user).filter(id=background_id).first()
+    if background is None:
+        raise Http404
+    return render(request, "gallery/compose.html", {"background": background, "creation": None})
+
+
+@login_required
+@require_GET
+def edit(request: HttpRequest, creation_id: str) -> HttpResponse:
+    """The editor on an existing creation; only its owner may open it."""
+    creation = (
+        Creation.objects.select_related("background__job").filter(id=creation_id, owner_id=request.user.pk).first()
+    )
+    if creation is None:
+        raise Http404
+    return render(request, "gallery/compose.html", {"background": creation.background, "creation": creation})
+
+
 @require_GET
 def explore(request: HttpRequest) -> HttpResponse:
     context = _paged(request, selectors.creations_public(), request.GET.get("order", "newest"))

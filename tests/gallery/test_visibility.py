@@ -208,3 +208,42 @@ def test_guessed_ids_and_tokens_are_404(bob: Any, db: None) -> None:
     assert browser(bob).get("/c/not-a-real-id/").status_code == 404
     assert browser(None).get("/s/guessed-token-0000000000000000/").status_code == 404
     assert _client_for(bob).get("/api/v1/creations/nope/").status_code == 404
+
+
+def test_only_the_owner_opens_the_editor_on_a_kept_background_or_a_creation(
+    alice: Any, bob: Any, background: Background
+) -> None:
+    background.kept_at = background.created_at
+    background.save()
+    made = creation(alice, background, "public")
+
+    assert browser(alice).get(f"/compose/{background.id}/").status_code == 200
+    assert browser(alice).get(f"/c/{made.id}/edit/").status_code == 200
+    assert browser(bob).get(f"/compose/{background.id}/").status_code == 404
+    assert browser(bob).get(f"/c/{made.id}/edit/").status_code == 404
+    assert browser(None).get(f"/c/{made.id}/edit/").status_code == 302  # to the login page
+
+
+def test_a_creation_can_only_be_made_from_ones_own_kept_background(
+    alice: Any, bob: Any, background: Background
+) -> None:
+    body = {"background": background.id, "layers": []}
+
+    assert _client_for(alice).post("/api/v1/creations/", body, format="json").status_code == 404  # not kept yet
+    background.kept_at = background.created_at
+    background.save()
+    assert _client_for(bob).post("/api/v1/creations/", body, format="json").status_code == 404
+    created = _client_for(alice).post("/api/v1/creations/", body, format="json")
+    assert created.status_code == 201
+    assert created.json()["visibility"] == "private"
+
+
+def test_the_editor_lists_the_active_characters(alice: Any, db: None) -> None:
+    from gallery.characters import ensure_characters
+
+    ensure_characters()
+
+    characters = _client_for(alice).get("/api/v1/characters/").json()
+
+    assert len(characters) >= 6
+    assert {"id", "name", "image", "width", "height", "default_scale"} <= set(characters[0])
