@@ -4,13 +4,16 @@ from pathlib import PurePath
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminFileWidget
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from gallery.models import Character
+from gallery import services
+from gallery.models import Character, Creation, ModerationLog, Report
 from gallery.uploads import validate_image_upload
 
 
@@ -62,3 +65,100 @@ class CharacterAdmin(admin.ModelAdmin[Character]):
             '0 0/16px 16px">',
             obj.image.url,
         )
+
+
+def _thumbnail(creation: Creation | None) -> str:
+    if creation is None or not creation.thumbnail:
+        return "-"
+    return format_html('<img src="{}" alt="" style="height:64px">', creation.thumbnail.url)
+
+
+def _hide(request: HttpRequest, creations: list[Creation], hide: bool) -> None:
+    for creation in creations:
+        services.creation_moderate(actor=request.user, creation=creation, hide=hide)
+
+
+@admin.register(Creation)
+class CreationAdmin(admin.ModelAdmin[Creation]):
+    list_display = ("thumb", "title", "owner", "visibility", "moderation", "like_count", "created_at")
+    list_filter = ("moderation", "visibility")
+    search_fields = ("title", "id", "owner__username", "provenance")
+    list_select_related = ("owner",)
+    readonly_fields = ("thumb", "layers", "provenance", "share_token", "like_count", "moderation", "remixed_from")
+    actions = ["hide_creations", "restore_creations"]
+
+    @admin.display(description=_("picture"))
+    def thumb(self, obj: Creation) -> str:
+        return _thumbnail(obj)
+
+    @admin.action(description=_("Hide (take down) the selected creations"))
+    def hide_creations(self, request: HttpRequest, queryset: QuerySet[Creation]) -> None:
+        _hide(request, list(queryset), True)
+        self.message_user(request, _("Hidden."), messages.SUCCESS)
+
+    @admin.action(description=_("Restore the selected creations"))
+    def restore_creations(self, request: HttpRequest, queryset: QuerySet[Creation]) -> None:
+        _hide(request, list(queryset), False)
+        self.message_user(request, _("Restored."), messages.SUCCESS)
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin[Report]):
+    """The moderation queue: what was reported, by whom, and the picture with its prompt."""
+
+    list_display = ("thumb", "prompt", "owner", "reason", "reporter", "created_at", "resolved_at")
+    list_filter = (("resolved_at", admin.EmptyFieldListFilter),)
+    list_select_related = ("creation__owner", "reporter")
+    readonly_fields = ("creation", "reporter", "reason", "created_at", "resolved_at")
+    actions = ["hide_reported", "restore_reported", "ban_owners"]
+
+    @admin.display(description=_("picture"))
+    def thumb(self, obj: Report) -> str:
+        return _thumbnail(obj.creation)
+
+    @admin.display(description=_("prompt"))
+    def prompt(self, obj: Report) -> str:
+        return str(obj.creation.provenance.get("prompt", ""))
+
+    @admin.display(description=_("owner"))
+    def owner(self, obj: Report) -> str:
+        return str(obj.creation.owner)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description=_("Hide the reported creations"))
+    def hide_reported(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
+        _hide(request, list({report.creation for report in queryset}), True)
+        self.message_user(request, _("Hidden."), messages.SUCCESS)
+
+    @admin.action(description=_("Restore the reported creations"))
+    def restore_reported(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
+        _hide(request, list({report.creation for report in queryset}), False)
+        self.message_user(request, _("Restored."), messages.SUCCESS)
+
+    @admin.action(description=_("Ban the owners of the reported creations"))
+    def ban_owners(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
+        for owner in {report.creation.owner for report in queryset}:
+            if owner.is_staff:
+                self.message_user(request, _("Staff accounts are not banned from here."), messages.WARNING)
+                continue
+            services.user_ban(actor=request.user, user=owner)
+        self.message_user(request, _("Banned."), messages.SUCCESS)
+
+
+@admin.register(ModerationLog)
+class ModerationLogAdmin(admin.ModelAdmin[ModerationLog]):
+    """The audit trail: read-only."""
+
+    list_display = ("created_at", "actor", "action", "creation", "target_user", "note")
+    list_filter = ("action",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
