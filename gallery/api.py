@@ -18,7 +18,9 @@ from rest_framework.views import APIView
 
 from gallery import selectors, services
 from gallery.models import Character, Creation, Visibility
+from generation.blocklist import blocked_phrase_in
 from generation.models import Background
+from generation.services import QueueLimitReached, job_create
 
 
 def _django_errors(exc: DjangoValidationError) -> serializers.ValidationError:
@@ -188,3 +190,49 @@ class CreationReportApi(APIView):
         return Response(
             {"detail": _("Thank you. Moderators will look at this picture.")}, status=status.HTTP_201_CREATED
         )
+
+
+def _visible_for_remix(request: Request, creation_id: str) -> Creation:
+    """Remixing needs only what viewing needs: the share token stands in for an unlisted link."""
+    creation = Creation.objects.select_related("owner", "background__job__style").filter(id=creation_id).first()
+    token = str(request.data.get("token", "")) if isinstance(request.data, dict) else ""
+    via_link = bool(creation and token and token == creation.share_token)
+    if creation is None or not selectors.creation_visible(creation, request.user, via_share_link=via_link):
+        raise Http404
+    return creation
+
+
+class CreationRemixApi(APIView):
+    def post(self, request: Request, creation_id: str) -> Response:
+        """A new private creation of the caller's with the same background and layers."""
+        source = _visible_for_remix(request, creation_id)
+        try:
+            remix = services.creation_remix(owner=request.user, source=source)
+        except DjangoValidationError as exc:
+            raise _django_errors(exc) from exc
+        return _created(request, remix, status.HTTP_201_CREATED)
+
+
+class CreationGenerateSimilarApi(APIView):
+    def post(self, request: Request, creation_id: str) -> Response:
+        """The background's prompt queued again for the caller, with a new seed."""
+        source = _visible_for_remix(request, creation_id)
+        job = source.background.job
+        if blocked_phrase_in(job.prompt):
+            raise serializers.ValidationError({"prompt": [_("This prompt is no longer allowed in this studio.")]})
+        try:
+            queued = job_create(
+                owner=request.user,
+                prompt=job.prompt,
+                style=job.style,
+                width=job.width,
+                height=job.height,
+                steps=job.steps,
+            )
+        except QueueLimitReached as limit:
+            return Response(
+                {"detail": limit.message},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(limit.retry_after)},
+            )
+        return Response({"job": queued.id, "studio_url": "/studio/"}, status=status.HTTP_201_CREATED)

@@ -95,6 +95,15 @@ def creation_create(
     return creation
 
 
+def creation_remix(*, owner: Any, source: Creation) -> Creation:
+    """Same background and layers, the caller's own (private) copy, linked to its source.
+    Characters retired since are left out rather than refusing the remix."""
+    active = set(Character.objects.filter(is_active=True).values_list("id", flat=True))
+    layers = [layer for layer in source.layers if isinstance(layer, dict) and layer.get("character") in active]
+    title = source.title
+    return creation_create(owner=owner, background=source.background, layers=layers, title=title, remixed_from=source)
+
+
 def creation_update(*, creation: Creation, layers: Any | None = None, title: str | None = None) -> Creation:
     """Editing the layers renders the picture again; the old files go once the row points at
     the new ones."""

@@ -15,6 +15,12 @@ urlpatterns = [
     path("api/v1/creations/", api.CreationCreateApi.as_view(), name="api-creations"),
     path("api/v1/creations/<str:creation_id>/", api.CreationDetailApi.as_view(), name="api-creation"),
     path("api/v1/creations/<str:creation_id>/share-link/", api.CreationShareLinkApi.as_view(), name="api-share"),
+    path("api/v1/creations/<str:creation_id>/remix/", api.CreationRemixApi.as_view(), name="api-remix"),
+    path(
+        "api/v1/creations/<str:creation_id>/generate-similar/",
+        api.CreationGenerateSimilarApi.as_view(),
+        name="api-generate-similar",
+    ),
     path("api/v1/creations/<str:creation_id>/like/", api.CreationLikeApi.as_view(), name="api-like"),
     path("api/v1/creations/<str:creation_id>/report/", api.CreationReportApi.as_view(), name="api-report"),
 ]
