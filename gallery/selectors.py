@@ -51,9 +51,3 @@ def creations_of(owner: Any, viewer: Any) -> QuerySet[Creation]:
 
 def creation_by_token(token: str) -> Creation | None:
     return Creation.objects.select_related("owner", "background__job").filter(share_token=token).first()
-
-
-def liked_by(user: Any, creations: list[Creation]) -> set[str]:
-    if user is None or not user.is_authenticated:
-        return set()
-    return set(user.likes.filter(creation__in=creations).values_list("creation_id", flat=True))

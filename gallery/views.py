@@ -5,16 +5,17 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from gallery import selectors
 from gallery.models import Creation
+from gallery.pagination import Page, keyset_page
 from generation.selectors import backgrounds_kept
 
 PAGE_SIZE = 12
-ORDERINGS = {"newest": ("-created_at", "-id"), "liked": ("-like_count", "-created_at", "-id")}
 
 
 @login_required
@@ -55,10 +56,8 @@ def detail(request: HttpRequest, creation_id: str) -> HttpResponse:
     return _creation_page(request, creation, shared=False)
 
 
-def _paged(request: HttpRequest, creations: object, order: str) -> dict[str, object]:
-    ordering = ORDERINGS.get(order, ORDERINGS["newest"])
-    page = Paginator(creations.order_by(*ordering), PAGE_SIZE).get_page(request.GET.get("page"))  # type: ignore[attr-defined]
-    return {"page": page, "order": order if order in ORDERINGS else "newest"}
+def _page(request: HttpRequest, creations: QuerySet[Creation]) -> Page:
+    return keyset_page(creations, request.GET.get("order", "newest"), request.GET.get("cursor"), PAGE_SIZE)
 
 
 @login_required
@@ -85,9 +84,7 @@ def edit(request: HttpRequest, creation_id: str) -> HttpResponse:
 
 @require_GET
 def explore(request: HttpRequest) -> HttpResponse:
-    context = _paged(request, selectors.creations_public(), request.GET.get("order", "newest"))
-    context["liked"] = selectors.liked_by(request.user, list(context["page"].object_list))  # type: ignore[attr-defined]
-    return render(request, "gallery/explore.html", context)
+    return render(request, "gallery/explore.html", {"page": _page(request, selectors.creations_public())})
 
 
 @require_GET
@@ -95,6 +92,5 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     owner = get_user_model().objects.filter(username=username, is_active=True).first()
     if owner is None:
         raise Http404
-    context = _paged(request, selectors.creations_of(owner, request.user), request.GET.get("order", "newest"))
-    context["profile_user"] = owner
-    return render(request, "gallery/profile.html", context)
+    page = _page(request, selectors.creations_of(owner, request.user))
+    return render(request, "gallery/profile.html", {"page": page, "profile_user": owner})
