@@ -32,6 +32,7 @@ def _creation_page(request: HttpRequest, creation: Creation, *, shared: bool) ->
             "creation": creation,
             "shared": shared,
             "is_owner": request.user.is_authenticated and request.user.pk == creation.owner_id,
+            "liked": request.user.is_authenticated and creation.likes.filter(user_id=request.user.pk).exists(),
             "image_url": request.build_absolute_uri(creation.image.url) if creation.image else "",
             "page_url": request.build_absolute_uri(),
         },

@@ -41,6 +41,16 @@ def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _english_unless_asked() -> Iterator[None]:
+    """A request in Korean leaves Korean active in this thread; the next test starts in English."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:
     """Rate limits count in the cache: each test starts with none used."""
     from django.core.cache import cache

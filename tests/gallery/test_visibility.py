@@ -247,3 +247,27 @@ def test_the_editor_lists_the_active_characters(alice: Any, db: None) -> None:
 
     assert len(characters) >= 6
     assert {"id", "name", "image", "width", "height", "default_scale"} <= set(characters[0])
+
+
+def test_likes_are_rate_limited(alice: Any, bob: Any, background: Background) -> None:
+    made = creation(alice, background, "public")
+    api = _client_for(bob)
+
+    statuses = [
+        api.post(f"/api/v1/creations/{made.id}/like/", {"liked": n % 2 == 0}, format="json").status_code
+        for n in range(61)
+    ]
+
+    assert statuses[:60] == [200] * 60
+    assert statuses[60] == 429
+
+
+def test_changes_without_the_csrf_token_are_refused(alice: Any, background: Background) -> None:
+    made = creation(alice, background, "private")
+    api = APIClient(enforce_csrf_checks=True)
+    api.force_login(alice)
+
+    assert api.patch(f"/api/v1/creations/{made.id}/", {"visibility": "public"}, format="json").status_code == 403
+    assert api.post(f"/api/v1/creations/{made.id}/share-link/").status_code == 403
+    made.refresh_from_db()
+    assert made.visibility == "private"
