@@ -149,6 +149,35 @@ function setupReport() {
   });
 }
 
+// ---- Remix and Generate similar (any signed-in viewer) --------------------------------------
+
+function setupRemix() {
+  const error = byId("remix-error");
+  const token = (window.location.pathname.match(/^\/s\/([^/]+)\/?$/) || [])[1] || "";
+  const body = token ? { token: decodeURIComponent(token) } : {};
+  const wire = (button, busyText, next) => {
+    if (!button) return;
+    const label = button.textContent;
+    button.addEventListener("click", async () => {
+      error.textContent = "";
+      button.disabled = true;
+      button.textContent = busyText;
+      const { ok, status, data } = await requestJSON(button.dataset.url, { method: "POST", body });
+      if (ok && data) {
+        window.location.assign(next(data));
+        return;
+      }
+      button.disabled = false;
+      button.textContent = label;
+      error.textContent = (status === 400 || status === 429 ? messagesOf(data) : [failure(status)]).join(" ");
+    });
+  };
+  // A remix opens in the editor: the same background and characters, now the viewer's own.
+  wire(byId("remix"), strings.remixing, (data) => `/c/${encodeURIComponent(data.id)}/edit/`);
+  wire(byId("generate-similar"), strings.queueing, (data) => data.studio_url || "/studio/");
+}
+
 setupOwner();
 setupLike();
 setupReport();
+setupRemix();

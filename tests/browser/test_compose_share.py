@@ -90,3 +90,13 @@ def test_a_user_composes_shares_unlisted_and_a_stranger_opens_the_link(
         assert shared.locator("#share-url").count() == 0  # no owner controls for strangers
     finally:
         stranger.close()
+
+    # Remix opens the editor on a copy: same background, same two characters, now a new creation.
+    page.click("#remix")
+    page.wait_for_url(re.compile(r".*/c/[^/]+/edit/$"))
+    page.locator("img.layer").nth(1).wait_for()
+    assert page.locator("img.layer").count() == 2
+    remix_id = page.url.rstrip("/").split("/")[-2]
+    assert remix_id != creation_id
+    remix = page.request.get(f"{live_server_url}/api/v1/creations/{remix_id}/").json()
+    assert remix["provenance"]["remix_of"] == creation_id

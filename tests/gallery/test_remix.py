@@ -76,3 +76,14 @@ def test_generate_similar_queues_the_prompt_again_with_a_new_seed(bob: Any, sour
         original.steps,
         original.style_id,
     )
+
+
+def test_the_creation_page_offers_remix_to_signed_in_viewers_only(bob: Any, source: Creation) -> None:
+    from django.test import Client
+
+    signed_in = Client()
+    signed_in.force_login(bob)
+
+    assert 'id="remix"' in signed_in.get(f"/c/{source.id}/").content.decode()
+    assert 'id="generate-similar"' in signed_in.get(f"/c/{source.id}/").content.decode()
+    assert 'id="remix"' not in Client().get(f"/c/{source.id}/").content.decode()
