@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from gallery import selectors, services
 from gallery.models import Character, Creation, Visibility
+from generation.api import queue_limit_response
 from generation.blocklist import blocked_phrase_in
 from generation.models import Background
 from generation.services import QueueLimitReached, job_create
@@ -230,9 +231,5 @@ class CreationGenerateSimilarApi(APIView):
                 steps=job.steps,
             )
         except QueueLimitReached as limit:
-            return Response(
-                {"detail": limit.message},
-                status=status.HTTP_429_TOO_MANY_REQUESTS,
-                headers={"Retry-After": str(limit.retry_after)},
-            )
+            return queue_limit_response(limit)
         return Response({"job": queued.id, "studio_url": "/studio/"}, status=status.HTTP_201_CREATED)

@@ -159,6 +159,15 @@ class JobPagination(CursorPagination):
     max_page_size = 100
 
 
+def queue_limit_response(limit: services.QueueLimitReached) -> Response:
+    """429 with the reason and when to try again: every endpoint that queues a job answers so."""
+    return Response(
+        {"detail": limit.message},
+        status=status.HTTP_429_TOO_MANY_REQUESTS,
+        headers={"Retry-After": str(limit.retry_after)},
+    )
+
+
 def _owned_job(request: Request, job_id: str) -> GenerationJob:
     job = selectors.jobs_for_user(request.user).filter(id=job_id).first()
     if job is None:
@@ -179,11 +188,7 @@ class JobListCreateApi(APIView):
         try:
             job = services.job_create(owner=request.user, **data.validated_data)
         except services.QueueLimitReached as limit:
-            return Response(
-                {"detail": limit.message},
-                status=status.HTTP_429_TOO_MANY_REQUESTS,
-                headers={"Retry-After": str(limit.retry_after)},
-            )
+            return queue_limit_response(limit)
         return Response(JobOutputSerializer(job).data, status=status.HTTP_201_CREATED)
 
 

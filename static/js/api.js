@@ -45,3 +45,10 @@ export async function requestJSON(url, { method = "GET", body } = {}) {
 export function format(template, values) {
   return String(template).replace(/\{(\w+)\}/g, (match, key) => (key in values ? String(values[key]) : match));
 }
+
+/** Every message in an error body (DRF nests them in lists and objects), flattened in order. */
+export function messagesOf(value) {
+  if (Array.isArray(value)) return value.flatMap(messagesOf);
+  if (value && typeof value === "object") return Object.values(value).flatMap(messagesOf);
+  return value === undefined || value === null ? [] : [String(value)];
+}

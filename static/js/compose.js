@@ -2,7 +2,7 @@
 // The preview uses the server's arithmetic (see compose-layers.js), so what you see is what
 // the server renders.
 
-import { format, requestJSON } from "./api.js";
+import { format, messagesOf, requestJSON } from "./api.js";
 import { LayerStack, layerBox } from "./compose-layers.js";
 
 const strings = JSON.parse(document.getElementById("composer-strings").textContent);
@@ -316,12 +316,6 @@ async function loadCharacters() {
 }
 
 // ---- Saving ---------------------------------------------------------------------------------
-
-function messagesOf(value) {
-  if (Array.isArray(value)) return value.flatMap(messagesOf);
-  if (value && typeof value === "object") return Object.values(value).flatMap(messagesOf);
-  return value === undefined || value === null ? [] : [String(value)];
-}
 
 function showError(messages) {
   const list = document.createElement("ul");

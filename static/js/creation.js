@@ -1,6 +1,6 @@
 // A creation's page: the owner's sharing controls, and Like / Report for other signed-in people.
 
-import { format, requestJSON } from "./api.js";
+import { format, messagesOf, requestJSON } from "./api.js";
 
 const strings = JSON.parse(document.getElementById("creation-strings").textContent);
 const article = document.getElementById("creation");
@@ -9,12 +9,6 @@ const byId = (id) => document.getElementById(id);
 
 function failure(status) {
   return status === 0 ? strings.networkError : format(strings.serverError, { status });
-}
-
-function messagesOf(value) {
-  if (Array.isArray(value)) return value.flatMap(messagesOf);
-  if (value && typeof value === "object") return Object.values(value).flatMap(messagesOf);
-  return value === undefined || value === null ? [] : [String(value)];
 }
 
 // ---- Owner ---------------------------------------------------------------------------------

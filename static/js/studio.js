@@ -1,6 +1,6 @@
 // The studio page: the generate form, and the live list of the user's jobs.
 
-import { format, requestJSON } from "./api.js";
+import { format, messagesOf, requestJSON } from "./api.js";
 import { JobList } from "./jobs.js";
 
 const strings = JSON.parse(document.getElementById("studio-strings").textContent);
@@ -48,12 +48,6 @@ function clearErrors() {
     control.removeAttribute("aria-invalid");
     document.getElementById(`${id}-error`).textContent = "";
   }
-}
-
-function messagesOf(value) {
-  if (Array.isArray(value)) return value.flatMap(messagesOf);
-  if (value && typeof value === "object") return Object.values(value).flatMap(messagesOf);
-  return value === undefined || value === null ? [] : [String(value)];
 }
 
 function showFormError(messages) {
