@@ -6,7 +6,7 @@ urlpatterns = [
     path("studio/", views.studio, name="studio"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/jobs/", api.JobListCreateApi.as_view(), name="api-jobs"),
-    path("api/v1/jobs/<str:job_id>/", api.JobDetailApi.as_view(), name="api-job"),
-    path("api/v1/jobs/<str:job_id>/cancel/", api.JobCancelApi.as_view(), name="api-job-cancel"),
-    path("api/v1/jobs/<str:job_id>/keep/", api.JobKeepApi.as_view(), name="api-job-keep"),
+    path("api/v1/jobs/<pid:job_id>/", api.JobDetailApi.as_view(), name="api-job"),
+    path("api/v1/jobs/<pid:job_id>/cancel/", api.JobCancelApi.as_view(), name="api-job-cancel"),
+    path("api/v1/jobs/<pid:job_id>/keep/", api.JobKeepApi.as_view(), name="api-job-keep"),
 ]

@@ -8,6 +8,8 @@ from django.shortcuts import redirect
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from wee_waa import converters  # noqa: F401 - registers <pid:…> and <username:…> before the includes
+
 urlpatterns = [
     path("", lambda request: redirect("studio"), name="home"),
     path("admin/", admin.site.urls),
