@@ -62,6 +62,11 @@ class GenerationJob(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(_("cancel requested"), default=False)
     model_name = models.CharField(_("model"), max_length=300, blank=True)
+    # Fair queuing (generation/manager/fairness.py): the job's virtual start tag, its place in
+    # the fair order, and its finish tag (start + work), where its owner's next job may start.
+    # Given once when queued and kept across re-queues, so the order survives restarts.
+    fair_tag = models.FloatField(_("fair queue tag"), default=0.0)
+    fair_finish = models.FloatField(_("fair queue finish tag"), default=0.0, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -76,6 +81,8 @@ class GenerationJob(models.Model):
             models.Index(fields=["status", "created_at"]),
             models.Index(fields=["owner", "-created_at"]),
             models.Index(fields=["status", "lease_expires_at"]),
+            models.Index(fields=["status", "fair_tag", "created_at"]),
+            models.Index(fields=["owner", "fair_finish"]),
         ]
 
     def __str__(self) -> str:

@@ -1,15 +1,17 @@
-"""Places in line and ETAs: the same fair order the workers claim in, read by web processes.
+"""Places in line and ETAs: the order the workers will really start jobs in, read by web processes.
 
-The ETA divides the work ahead (what is left of the jobs drawing now, the jobs ahead in line
-and the job itself, in megapixel-steps) by the rate the live workers last measured; before
-any worker has drawn, there is no honest estimate and it says so (None).
+The places come from replaying successive claims over the fair order (the workers' own
+``claim_sequence``, batch limit included), so a later job that joins an earlier batch is shown
+the earlier place it will really get. A job's ETA divides the work ahead of its batch's end
+(what is left of the jobs drawing now, the batches before it and its own batch, in
+megapixel-steps) by the rate the live workers last measured; before any worker has drawn,
+there is no honest estimate and it says so (None).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Hashable
 from datetime import timedelta
 from typing import Any
@@ -19,7 +21,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from generation.events import EventType, JobStatus, QueuePlace
-from generation.manager.fairness import fair_order
+from generation.manager.fairness import claim_sequence
 from generation.manager.store import queued_jobs
 from generation.manager.types import EventPublisher, job_work
 from generation.models import GenerationJob, GenerationWorker
@@ -42,25 +44,26 @@ def throughput() -> float:
 
 
 def queue_places(rate: float | None = None) -> dict[str, tuple[Hashable, QueuePlace]]:
-    """job id → (owner id, place) for every queued job, in claim order. Two queries: the
-    queue, and the running jobs (whose owners have had a turn, and whose rest is ahead)."""
+    """job id → (owner id, place) for every queued job, in the order they will start. Two
+    queries: the queue, and what is left of the running jobs (drawn before anything queued)."""
     queued = queued_jobs()
     if not queued:
         return {}
     rate = throughput() if rate is None else rate
     running = GenerationJob.objects.filter(status=JobStatus.RUNNING).values_list(
-        "owner_id", "count", "width", "height", "steps", "progress"
+        "count", "width", "height", "steps", "progress"
     )
-    per_owner: Counter[Hashable] = Counter()
-    work_ahead = 0.0
-    for owner, count, width, height, steps, progress in running:
-        per_owner[owner] += 1
-        work_ahead += job_work(count, width, height, steps) * (1 - progress)
+    work_ahead = sum(
+        job_work(count, width, height, steps) * (1 - progress) for count, width, height, steps, progress in running
+    )
     places: dict[str, tuple[Hashable, QueuePlace]] = {}
-    for position, job in enumerate(fair_order(queued, per_owner), start=1):
-        work_ahead += job.work
+    position = 0
+    for batch in claim_sequence(queued, settings.WEE_WAA_MAX_BATCH):
+        work_ahead += sum(job.work for job in batch)  # a batch's jobs are drawn together
         eta = round(work_ahead / rate, 1) if rate > 0 else None
-        places[job.id] = (job.owner_id, {"job_id": job.id, "position": position, "eta_seconds": eta})
+        for job in batch:
+            position += 1
+            places[job.id] = (job.owner_id, {"job_id": job.id, "position": position, "eta_seconds": eta})
     return places
 
 

@@ -16,6 +16,8 @@ from django.utils.translation import ngettext
 from generation import runtime
 from generation.events import EventType, JobStatus
 from generation.manager.publisher import ChannelLayerPublisher
+from generation.manager.store import next_fair_tags
+from generation.manager.types import job_work
 from generation.metrics import JOBS_FINISHED, JOBS_REFUSED, JOBS_SUBMITTED
 from generation.models import Background, GenerationJob, Style
 from generation.queueing import announce_queue, queue_places
@@ -102,6 +104,8 @@ def job_create(
     )
     with transaction.atomic():
         _check_limits(owner)
+        # Tagged with the owner's row locked (by _check_limits), so the owner's jobs line up.
+        job.fair_tag, job.fair_finish = next_fair_tags(owner.pk, job_work(job.count, job.width, job.height, job.steps))
         job.save()
         transaction.on_commit(runtime.notify_new_job)
         transaction.on_commit(lambda: _announce(job))
@@ -155,8 +159,12 @@ def _announce_cancelled(job: GenerationJob) -> None:
 
 
 def background_keep(*, image: Background) -> Background:
-    """Idempotent: keeping twice keeps the first date (the gallery order stays stable)."""
+    """Idempotent: keeping twice keeps the first date (the gallery order stays stable).
+    A kept background counts towards its owner's picture quota (``gallery.limits``)."""
     if image.kept_at is None:
+        from gallery.limits import picture_quota_check  # gallery builds on generation, not back
+
+        picture_quota_check(user_id=image.job.owner_id)
         image.kept_at = timezone.now()
         Background.objects.filter(id=image.id, kept_at__isnull=True).update(kept_at=image.kept_at)
         image.refresh_from_db(fields=["kept_at"])

@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 
+from gallery.media import media_url
 from generation.events import JobStatus
-from generation.manager.fairness import QueuedJob, choose_batch, fair_order
+from generation.manager.fairness import QueuedJob, claim_sequence, fair_order, fair_tags, virtual_now
 from generation.manager.types import JobSpec, StoredImage
 from generation.models import Background, GenerationJob, GenerationWorker
 from wee_waa.ids import new_public_id
@@ -62,23 +63,44 @@ def job_spec(job: GenerationJob) -> JobSpec:
 
 
 def queued_jobs(limit: int = CLAIM_WINDOW) -> list[QueuedJob]:
+    """The first ``limit`` queued jobs in fair order (the window a claim chooses from)."""
     rows = (
         GenerationJob.objects.filter(status=JobStatus.QUEUED)
-        .order_by("created_at", "id")
-        .values_list("id", "owner_id", "created_at", "count", "width", "height", "steps", "guidance_scale")[:limit]
+        .order_by("fair_tag", "created_at", "id")
+        .values_list("id", "owner_id", "created_at", "count", "width", "height", "steps", "guidance_scale", "fair_tag")[
+            :limit
+        ]
     )
-    return [
-        QueuedJob(id=id_, owner_id=owner, created_at=created, count=count, key=(width, height, steps, guidance))
-        for id_, owner, created, count, width, height, steps, guidance in rows
-    ]
+    return fair_order(
+        QueuedJob(
+            id=id_,
+            owner_id=owner,
+            created_at=created,
+            count=count,
+            key=(width, height, steps, guidance),
+            fair_tag=tag,
+        )
+        for id_, owner, created, count, width, height, steps, guidance, tag in rows
+    )
 
 
-def running_per_owner(owner_ids: Sequence[Any] | None = None) -> dict[Any, int]:
-    running = GenerationJob.objects.filter(status=JobStatus.RUNNING)
-    if owner_ids is not None:
-        running = running.filter(owner_id__in=owner_ids)
-    # order_by() drops the model's default ordering, which would otherwise join the GROUP BY.
-    return dict(running.order_by().values("owner_id").annotate(n=Count("id")).values_list("owner_id", "n"))
+def next_fair_tags(owner_id: Any, work: float) -> tuple[float, float]:
+    """(start, finish) tags for a job its owner queues now. Call it inside the transaction
+    that saves the job, with the owner's row locked, so the owner's jobs get tags in turn.
+
+    Jobs cancelled before they started are not the owner's last tag: nobody drew them, so a
+    user who changes their mind is not sent to the back."""
+    unfinished = GenerationJob.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+    never_drawn = Q(status=JobStatus.CANCELLED, started_at__isnull=True)
+    owners = GenerationJob.objects.filter(owner_id=owner_id).exclude(never_drawn)
+    # order_by() drops the default ordering, which an aggregate does not need.
+    head = unfinished.order_by().aggregate(tag=Min("fair_tag"))["tag"]
+    furthest = None if head is not None else GenerationJob.objects.order_by().aggregate(tag=Max("fair_finish"))["tag"]
+    return fair_tags(
+        virtual_now=virtual_now(unfinished_min_start=head, max_finish=furthest),
+        owner_finish=owners.order_by().aggregate(tag=Max("fair_finish"))["tag"],
+        work=work,
+    )
 
 
 def _png_bytes(image: Image) -> bytes:
@@ -143,8 +165,7 @@ class DjangoJobStore:
                 queued = [job for job in queued_jobs() if job.id not in skip]
                 if not queued:
                     return []
-                order = fair_order(queued, running_per_owner(list({job.owner_id for job in queued})))
-                wanted = [job.id for job in choose_batch(order, max_images)]
+                wanted = [job.id for job in next(claim_sequence(queued, max_images))]
                 locked = set(
                     GenerationJob.objects.select_for_update(skip_locked=True)
                     .filter(id__in=wanted, status=JobStatus.QUEUED)
@@ -220,7 +241,7 @@ class DjangoJobStore:
             for _image_id, name, _seed, _image in saved:
                 default_storage.delete(name)
             raise
-        return [StoredImage(id=image_id, url=default_storage.url(name), seed=seed) for image_id, name, seed, _ in saved]
+        return [StoredImage(id=image_id, url=media_url(name), seed=seed) for image_id, name, seed, _ in saved]
 
     def fail(self, job_id: str, reason: str, worker: str | None = None) -> None:
         """``worker`` given: only while that worker still holds the job."""

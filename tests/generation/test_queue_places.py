@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from generation.events import JobStatus
 from generation.manager.publisher import RecordingPublisher
 from generation.manager.worker import ModelManager
@@ -19,6 +20,11 @@ pytestmark = pytest.mark.django_db
 
 
 SMALL_IMAGE = 64 * 64 * 2 / 1e6  # megapixel-steps of one 64 x 64, 2-step image (queue_job's default)
+
+
+@pytest.fixture
+def carol(db: None) -> User:
+    return User.objects.create_user("carol", "carol@example.com", "correct horse battery")
 
 
 def a_worker_measured(images_per_second: float) -> None:
@@ -33,7 +39,8 @@ def a_worker_measured(images_per_second: float) -> None:
     )
 
 
-def test_places_follow_the_fair_order_and_the_eta_counts_the_images_ahead(alice: Any, bob: Any) -> None:
+def test_places_follow_the_fair_order_and_the_eta_counts_the_images_ahead(alice: Any, bob: Any, settings: Any) -> None:
+    settings.WEE_WAA_MAX_BATCH = 1
     a_worker_measured(2.0)
     first, second = queue_job(alice, count=2), queue_job(alice)
     bobs = queue_job(bob, count=4)
@@ -42,6 +49,24 @@ def test_places_follow_the_fair_order_and_the_eta_counts_the_images_ahead(alice:
 
     assert [places[job.id]["position"] for job in (first, bobs, second)] == [1, 2, 3]
     assert [places[job.id]["eta_seconds"] for job in (first, bobs, second)] == [1.0, 3.0, 3.5]
+
+
+def test_a_later_job_that_joins_an_earlier_batch_is_shown_that_batchs_place_and_eta(
+    alice: Any, bob: Any, carol: Any, settings: Any
+) -> None:
+    settings.WEE_WAA_MAX_BATCH = 4
+    a_worker_measured(2.0)
+    first = queue_job(alice, count=2)
+    bobs = queue_job(bob, count=4)  # 2 + 4 is over the limit: the next batch
+    other_size = queue_job(carol, width=128)  # another key: a batch of its own
+    second = queue_job(alice)  # joins the first batch
+
+    places = {job_id: place for job_id, (_owner, place) in queue_places().items()}
+
+    line = (first, second, bobs, other_size)
+    assert [places[job.id]["position"] for job in line] == [1, 2, 3, 4]
+    # first + second drawn together (3 images), then bob's 4, then carol's (2 images' worth)
+    assert [places[job.id]["eta_seconds"] for job in line] == [1.5, 1.5, 3.5, 4.5]
 
 
 def test_the_eta_counts_bigger_and_longer_jobs_and_what_is_left_of_the_running_ones(alice: Any, bob: Any) -> None:
