@@ -20,6 +20,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# /healthz shows the model and workers only with this token (or to staff): servers started
+# here get it, and both health() helpers send it.
+HEALTH_TOKEN = secrets.token_urlsafe(24)
+HEALTH_HEADERS = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
 
 
 def free_port() -> int:
@@ -41,7 +45,8 @@ class Server:
         return float("nan")
 
     def health(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as response:
+        request = urllib.request.Request(f"{self.url}/healthz", headers=HEALTH_HEADERS)
+        with urllib.request.urlopen(request, timeout=5) as response:
             return dict(json.load(response))
 
 
@@ -62,6 +67,9 @@ def start_server(
         "REDIS_URL": "",
         "WEE_WAA_MANAGER": "inprocess",
         "WEE_WAA_LOG_LEVEL": "WARNING",
+        # Benches and browser tests sign up many users, all from 127.0.0.1.
+        "WEE_WAA_SIGNUPS_PER_HOUR": "100000",
+        "WEE_WAA_HEALTH_TOKEN": HEALTH_TOKEN,
         **(extra_env or {}),
     }
     log = (data / "server.log").open("w")
@@ -140,7 +148,8 @@ class Client:
             return dict(json.load(response))
 
     def health(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.base}/healthz", timeout=5) as response:
+        request = urllib.request.Request(f"{self.base}/healthz", headers=HEALTH_HEADERS)
+        with urllib.request.urlopen(request, timeout=5) as response:
             return dict(json.load(response))
 
     def websocket_headers(self) -> dict[str, str]:

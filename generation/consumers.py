@@ -1,17 +1,67 @@
-"""The per-user progress stream (/ws/generation/)."""
+"""The per-user progress stream (/ws/generation/).
+
+Clients only ever send ``{"type": "jobs.sync"}``; anything else is a mistake or an attack, and
+neither may close the socket with a server error (1011) nor cost the server more than a few
+database reads a second. So frames are size-checked and parsed in one guarded step, bad ones
+get a small ``error`` event, and a token bucket per connection closes a flood with a policy code.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import logging
+import time
+from typing import Any, Literal, TypedDict
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils.translation import gettext
 
 from generation.events import user_group
 from generation.manager.publisher import remember_server_loop
 from generation.selectors import unfinished_job_snapshots
+from generation.sockets import CLOSE_FORBIDDEN
+
+logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_POLICY = 4008  # flooding (private use mirror of 1008 "policy violation")
+CLOSE_TOO_BIG = 1009
+MAX_FRAME_BYTES = 4096
+# Token bucket per connection: a burst of BURST messages, then RATE a second. A client that
+# keeps sending past a whole second bucket of debt is flooding and is closed.
+BURST = 5.0
+RATE = 2.0
+
+
+class ErrorEvent(TypedDict):
+    """Sent back for a frame the server will not act on; the socket stays open."""
+
+    type: Literal["error"]
+    code: Literal["bad_frame", "unknown_type", "rate_limited"]
+    detail: str
+
+
+class TokenBucket:
+    """Allows ``burst`` at once and ``rate`` per second after; owes at most ``burst`` more."""
+
+    def __init__(self, burst: float = BURST, rate: float = RATE, clock: Any = time.monotonic) -> None:
+        self.burst = burst
+        self.rate = rate
+        self.clock = clock
+        self.tokens = burst
+        self.updated = clock()
+
+    def take(self) -> Literal["ok", "refused", "flood"]:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        self.tokens -= 1
+        if self.tokens >= 0:
+            return "ok"
+        if self.tokens >= -self.burst:
+            return "refused"
+        return "flood"
 
 
 class GenerationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
@@ -24,7 +74,12 @@ class GenerationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        if not user.is_active:  # banned (an authentication backend may still hand them over)
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
         remember_server_loop()
+        self.bucket = TokenBucket()
+        self.warned = False
         self.group = user_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -34,14 +89,56 @@ class GenerationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        verdict = self.bucket.take()
+        if verdict == "flood":
+            await self.close(code=CLOSE_POLICY)
+            return
+        size = len(text_data.encode("utf-8", "surrogatepass")) if text_data is not None else len(bytes_data or b"")
+        if size > MAX_FRAME_BYTES:
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        if verdict == "refused":
+            if not self.warned:  # one notice per overdraft, not one per message
+                self.warned = True
+                await self._error("rate_limited", gettext("Too many messages; slow down."))
+            return
+        self.warned = False
+        content = _parse(text_data)
+        if content is None:
+            await self._error("bad_frame", gettext("Send a JSON object as text."))
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
         # Messages can be dropped; a client that suspects so asks for the truth again.
-        if isinstance(content, dict) and content.get("type") == "jobs.sync":
+        if content.get("type") == "jobs.sync":
             await self._send_snapshots()
+        else:
+            await self._error("unknown_type", gettext("Unknown message type."))
 
     async def job_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["event"])
 
+    async def sockets_close(self, message: dict[str, Any]) -> None:
+        """The account was banned (``generation.sockets.close_user_sockets``)."""
+        await self.close(code=int(message.get("code", CLOSE_FORBIDDEN)))
+
     async def _send_snapshots(self) -> None:
         for snapshot in await database_sync_to_async(unfinished_job_snapshots)(self.scope["user"]):
             await self.send_json(snapshot)
+
+    async def _error(self, code: Literal["bad_frame", "unknown_type", "rate_limited"], detail: str) -> None:
+        event: ErrorEvent = {"type": "error", "code": code, "detail": detail}
+        await self.send_json(event)
+
+
+def _parse(text_data: str | None) -> dict[str, Any] | None:
+    """A JSON object from a text frame, or None for anything else (binary, bad JSON, a list)."""
+    if text_data is None:
+        return None
+    try:
+        content = json.loads(text_data)
+    except (ValueError, RecursionError):
+        return None
+    return content if isinstance(content, dict) else None

@@ -1,20 +1,21 @@
-"""Pages of the generation app: the studio, and the health check."""
+"""Pages of the generation app: the studio, the health check and the metrics scrape."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
+from django_prometheus.exports import ExportToDjangoView
 
-from generation import selectors
+from generation import health, selectors
 from generation.api import MAX_PROMPT
-from generation.models import Style
-from generation.runtime import current_manager, manager_health, model_status
 
 
 @login_required
@@ -34,34 +35,45 @@ def studio(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @never_cache
-def healthz(request: HttpRequest) -> JsonResponse:
-    """200 while the database answers; the model part is information, not a failure, because
-    a web process with ``WEE_WAA_MANAGER=off`` has no model of its own."""
-    try:
-        Style.objects.exists()  # a real round trip, not just an open socket
-        database = "ok"
-    except DatabaseError as exc:
-        database = f"error: {exc.__class__.__name__}"
-    status = model_status()
-    manager = current_manager()
-    if manager is not None:
-        manager.ensure_running()  # the watchdog: a dead manager thread is started again
-    body: dict[str, Any] = {
-        "status": "ok" if database == "ok" else "error",
-        "database": database,
-        "model": {
-            "loaded": status.loaded,
-            "state": status.state,
-            "name": status.model,
-            "requested": status.requested_model,
-            "device": status.device,
-            "demo": status.demo,
-            "error": status.error,
-            "preview": status.extra.get("preview", ""),
-        },
-        "manager": manager_health(manager),
-        "workers": selectors.workers_alive() if database == "ok" else [],
-    }
-    return JsonResponse(body, status=200 if database == "ok" else 503)
+async def healthz(request: HttpRequest) -> JsonResponse:
+    """Read-only. Anyone gets ok/error flags (enough for a load balancer); staff and holders of
+    ``WEE_WAA_HEALTH_TOKEN`` also get the model, manager and workers. 503 only when the
+    database does not answer; a down cache or channel layer reads "degraded" with a 200."""
+    body = await sync_to_async(_sync_health)(request)
+    channel_layer, channel_layer_error = await health.check_channel_layer()
+    body["channel_layer"] = channel_layer
+    if channel_layer_error and "errors" in body:
+        body["errors"]["channel_layer"] = channel_layer_error
+    if body["database"] != "ok":
+        body["status"] = "error"
+    elif body["cache"] != "ok" or channel_layer != "ok":
+        body["status"] = "degraded"
+    return JsonResponse(body, status=503 if body["status"] == "error" else 200)
+
+
+def _sync_health(request: HttpRequest) -> dict[str, Any]:
+    database, database_error = health.check_database()
+    cache, cache_error = health.check_cache()
+    body: dict[str, Any] = {"status": "ok", "database": database, "cache": cache}
+    if health.may_see_details(request):
+        errors = {"database": database_error, "cache": cache_error}
+        body["errors"] = {name: error for name, error in errors.items() if error}
+        body.update(health.details(database_ok=database == "ok"))
+    return body
+
+
+@require_safe
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus' scrape. Open while ``WEE_WAA_METRICS_TOKEN`` is unset (a laptop); once set,
+    only ``Authorization: Bearer <token>`` reads it: the figures describe users' activity."""
+    expected = settings.WEE_WAA_METRICS_TOKEN
+    if expected and not health.bearer_token_matches(request, expected):
+        if "Authorization" not in request.headers:
+            response = HttpResponse(gettext("A bearer token is required."), status=401, content_type="text/plain")
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+        return HttpResponse(gettext("Wrong token."), status=403, content_type="text/plain")
+    return ExportToDjangoView(request)  # type: ignore[no-any-return]

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
 from generation.consumers import GenerationConsumer
+from wee_waa.origin import SameOriginValidator
 
 websocket_urlpatterns = [path("ws/generation/", GenerationConsumer.as_asgi())]
 
 
-def websocket_application() -> AllowedHostsOriginValidator:
-    return AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+def websocket_application() -> SameOriginValidator:
+    return SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))

@@ -147,11 +147,14 @@ class ModelManager:
         if self.alive:
             return
         self._stop.clear()
+        self._start_supervisor()
+        self._beat_thread = threading.Thread(target=self._beat, name="wee-waa-heartbeat", daemon=True)
+        self._beat_thread.start()
+
+    def _start_supervisor(self) -> None:
         self.status.state = "loading"
         self._thread = threading.Thread(target=self._supervise, name="wee-waa-model-manager", daemon=True)
         self._thread.start()
-        self._beat_thread = threading.Thread(target=self._beat, name="wee-waa-heartbeat", daemon=True)
-        self._beat_thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -203,13 +206,15 @@ class ModelManager:
         return self.pipeline.name if self.pipeline is not None else ""
 
     def ensure_running(self) -> bool:
-        """The watchdog: a manager thread that died is started again (``/healthz`` calls it)."""
+        """The watchdog, run by the heartbeat thread: a supervisor thread that died (a failure
+        outside its own loop, e.g. while loading) is started again. It once ran on each GET of
+        ``/healthz``, so anyone could restart the manager; now the manager looks after itself."""
         if self._thread is None or self.stopping or self.alive:
             return False
         logger.error("The model manager thread had died; starting it again")
         self.restarts += 1
         self.metrics.manager_state(alive=True, restarted=True)
-        self.start()
+        self._start_supervisor()
         return True
 
     def _supervise(self) -> None:
@@ -253,10 +258,12 @@ class ModelManager:
                 self._wake.wait(self.poll_seconds)
 
     def _beat(self) -> None:
-        """Renew leases, tell the database we are alive, re-queue the jobs of dead workers."""
+        """Renew leases, tell the database we are alive, re-queue the jobs of dead workers, and
+        start the supervisor thread again if it died."""
         interval = max(0.2, self.lease_seconds / 3)
         while not self._stop.wait(interval):
             try:
+                self.ensure_running()
                 with self._lock:
                     held = list(self._held)
                 cancels, lost = self.store.heartbeat(self.worker_id, held, self.lease_seconds)

@@ -1,8 +1,21 @@
 // The progress websocket: connects, reconnects with backoff, hands messages to the page.
 // The socket only notifies; the page re-reads the jobs from the API on every (re)connect.
 
-const BACKOFF_MS = [1000, 2000, 4000, 8000, 10000];
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_CAP_MS = 30000;
 const CLOSE_UNAUTHENTICATED = 4401;
+const CLOSE_FORBIDDEN = 4403; // the account was banned: do not knock again
+
+/**
+ * "Full jitter": a random wait between 0 and min(cap, base * 2^attempt). Without the jitter
+ * every open tab retried at the same instant after a server restart, a thundering herd.
+ * @param {number} attempt  0 for the first retry
+ * @param {() => number} random  Math.random, or a fixed source in tests
+ */
+export function backoffDelay(attempt, random = Math.random, base = BACKOFF_BASE_MS, cap = BACKOFF_CAP_MS) {
+  const ceiling = Math.min(cap, base * 2 ** Math.min(attempt, 30));
+  return Math.floor(random() * ceiling);
+}
 
 export class LiveSocket {
   /**
@@ -51,7 +64,7 @@ export class LiveSocket {
     socket.addEventListener("close", (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
-      if (event.code === CLOSE_UNAUTHENTICATED) {
+      if (event.code === CLOSE_UNAUTHENTICATED || event.code === CLOSE_FORBIDDEN) {
         this.stopped = true;
         this.onState("signed-out");
         return;
@@ -63,7 +76,7 @@ export class LiveSocket {
 
   scheduleReconnect() {
     if (this.stopped) return;
-    const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    const delay = backoffDelay(this.attempt);
     this.attempt += 1;
     this.onState("reconnecting");
     this.timer = setTimeout(() => this.connect(), delay);

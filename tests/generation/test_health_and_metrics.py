@@ -2,24 +2,60 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
 
+from bench.server import free_port
 from generation.manager.worker import ModelManager
 from tests.factories import queue_job
 
 pytestmark = pytest.mark.django_db
 
 
-def test_healthz_answers_when_the_database_does(client: Any) -> None:
+def test_healthz_tells_anyone_only_whether_each_service_answers(client: Any) -> None:
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    body = response.json()
-    assert body["database"] == "ok"
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok", "channel_layer": "ok"}
+
+
+def test_healthz_answers_head_for_load_balancers(client: Any) -> None:
+    assert client.head("/healthz").status_code == 200
+
+
+def test_healthz_shows_the_internals_to_staff(client: Any, alice: Any) -> None:
+    alice.is_staff = True
+    alice.save()
+    client.force_login(alice)
+
+    body = client.get("/healthz").json()
+
     assert body["model"]["loaded"] is False  # no manager runs inside the test process
     assert "state" in body["model"]
+    assert body["manager"]["mode"] in ("inprocess", "off")
+    assert body["workers"] == []
+    assert body["errors"] == {}
+
+
+def test_healthz_shows_the_internals_to_the_health_token_only(client: Any, settings: Any, alice: Any) -> None:
+    settings.WEE_WAA_HEALTH_TOKEN = "s3cret-health"
+    client.force_login(alice)  # a signed-in user who is not staff sees no more than anyone
+
+    plain = client.get("/healthz").json()
+    wrong = client.get("/healthz", HTTP_AUTHORIZATION="Bearer nope").json()
+    right = client.get("/healthz", HTTP_AUTHORIZATION="Bearer s3cret-health").json()
+
+    assert "manager" not in plain and "model" not in plain and "workers" not in plain
+    assert "manager" not in wrong
+    assert right["manager"]["mode"] in ("inprocess", "off") and "model" in right
+
+
+def test_an_empty_health_token_grants_nothing(client: Any, settings: Any) -> None:
+    settings.WEE_WAA_HEALTH_TOKEN = ""
+
+    assert "manager" not in client.get("/healthz", HTTP_AUTHORIZATION="Bearer ").json()
 
 
 def test_healthz_says_503_when_the_database_does_not_answer(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,7 +71,56 @@ def test_healthz_says_503_when_the_database_does_not_answer(client: Any, monkeyp
     response = client.get("/healthz")
 
     assert response.status_code == 503
-    assert response.json()["database"].startswith("error")
+    assert response.json()["database"] == "error"
+    assert response.json()["status"] == "error"
+
+
+def test_a_dead_cache_and_channel_layer_make_healthz_degraded_not_down(client: Any, settings: Any) -> None:
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there: connection refused
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": dead}}
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "wee_waa.channel_layer.RedisChannelLayer", "CONFIG": {"hosts": [dead]}}
+    }
+    settings.WEE_WAA_HEALTH_TOKEN = "t"  # (Django's test signals rebuild the cache handler)
+
+    started = time.monotonic()
+    response = client.get("/healthz", HTTP_AUTHORIZATION="Bearer t")
+    took = time.monotonic() - started
+
+    body = response.json()
+    assert response.status_code == 200
+    assert (body["status"], body["database"], body["cache"], body["channel_layer"]) == (
+        "degraded",
+        "ok",
+        "error",
+        "error",
+    )
+    assert body["errors"]["cache"] == "ConnectionError"
+    assert took < 10
+
+
+def test_metrics_are_open_while_no_token_is_set(client: Any, settings: Any) -> None:
+    settings.WEE_WAA_METRICS_TOKEN = ""
+
+    response = client.get("/metrics")
+
+    assert response.status_code == 200
+    assert b"wee_waa_generation" in response.content
+
+
+def test_metrics_need_the_bearer_token_once_one_is_set(client: Any, settings: Any) -> None:
+    settings.WEE_WAA_METRICS_TOKEN = "scrape-me"
+
+    missing = client.get("/metrics")
+    wrong = client.get("/metrics", HTTP_AUTHORIZATION="Bearer guess")
+    right = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me")
+
+    assert missing.status_code == 401
+    assert missing["WWW-Authenticate"].startswith("Bearer")
+    assert wrong.status_code == 403
+    assert b"wee_waa_generation" not in missing.content + wrong.content
+    assert right.status_code == 200
+    assert b"wee_waa_generation" in right.content
 
 
 def test_odd_requests_get_4xx_never_500(alice_api: Any) -> None:

@@ -70,7 +70,48 @@ def test_a_loop_that_dies_is_restarted_and_its_jobs_are_finished(tiny_loaded: An
 
 
 @pytest.mark.django_db(transaction=True)
-def test_healthz_restarts_a_dead_manager_thread_and_reports_it(
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the point of it
+def test_the_heartbeat_restarts_a_dead_manager_thread_and_healthz_only_reports_it(
+    tiny_loaded: Any, client: Any, monkeypatch: pytest.MonkeyPatch, settings: Any, alice: Any
+) -> None:
+    class DiesWhileLoading(PreloadedLoader):
+        """The first load fails the way only a bug would: outside the loop's own error handling,
+        so the supervisor thread itself ends."""
+
+        loads = 0
+
+        def load(self) -> Any:
+            self.loads += 1
+            if self.loads == 1:
+                raise ThreadKiller("the supervisor died while loading")
+            return super().load()
+
+    settings.WEE_WAA_HEALTH_TOKEN = "health-secret"
+    manager = ModelManager(
+        store=DjangoJobStore(),
+        publisher=RecordingPublisher(),
+        loader=DiesWhileLoading(tiny_loaded),
+        poll_seconds=0.05,
+        lease_seconds=0.6,  # a heartbeat every 0.2 s
+    )
+    monkeypatch.setattr(runtime, "_manager", manager)
+    job = queue_job(alice)
+    manager.start()
+    try:
+        # Nobody asks /healthz: the manager's own heartbeat brings the thread back.
+        wait_for(lambda: GenerationJob.objects.get(id=job.id).status == JobStatus.SUCCEEDED)
+        body = client.get("/healthz", HTTP_AUTHORIZATION="Bearer health-secret").json()
+    finally:
+        manager.stop()
+
+    assert manager.restarts == 1
+    assert body["manager"]["restarts"] == 1
+    assert body["manager"]["worker"] == manager.worker_id
+    assert body["manager"]["mode"] == "inprocess"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_get_of_healthz_never_starts_a_dead_manager(
     tiny_loaded: Any, client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     manager = ModelManager(
@@ -79,22 +120,14 @@ def test_healthz_restarts_a_dead_manager_thread_and_reports_it(
     monkeypatch.setattr(runtime, "_manager", manager)
     manager.start()
     wait_for(lambda: manager.status.loaded)
-    # Kill the thread the hard way: its loop returns as if stopped, then the flag is cleared.
-    manager._stop.set()
-    manager._wake.set()
-    assert manager._thread is not None
-    manager._thread.join(10)
-    manager._stop.clear()
-    assert not manager.alive
-    try:
-        body = client.get("/healthz").json()
-        wait_for(lambda: manager.alive)
-    finally:
-        manager.stop()
+    manager.stop()  # stopped on purpose (shutdown): it must stay stopped
+    manager._stop.clear()  # even with the flag cleared, only the heartbeat could restart it
 
-    assert body["manager"]["restarts"] == 1
-    assert body["manager"]["worker"] == manager.worker_id
-    assert body["manager"]["mode"] == "inprocess"
+    for _ in range(3):
+        client.get("/healthz")
+
+    assert not manager.alive
+    assert manager.restarts == 0
 
 
 def test_a_cpu_stays_in_full_precision_and_a_gpu_uses_half() -> None:
