@@ -13,8 +13,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from gallery import services
-from gallery.models import Character, Creation, ModerationLog, Report
-from gallery.uploads import validate_image_upload
+from gallery.media import media_url
+from gallery.models import Character, Creation, ModerationLog, Report, Visibility
+from gallery.uploads import cut_out_to_store, validate_image_upload
 
 
 class CharacterForm(forms.ModelForm[Character]):
@@ -37,7 +38,8 @@ class CharacterForm(forms.ModelForm[Character]):
     def clean_image(self) -> Any:
         image = self.cleaned_data["image"]
         if isinstance(image, UploadedFile):  # a new upload, not the file already stored
-            info = validate_image_upload(image)
+            # Stored upright and at most as tall as renders use (gallery/uploads.py).
+            image, info = cut_out_to_store(image, validate_image_upload(image))
             # Name it by what it is, so a PNG sent as "photo.txt" is stored as a .png.
             image.name = f"{PurePath(image.name or 'character').stem}.{info.extension}"
             self.instance.width, self.instance.height = info.width, info.height
@@ -63,14 +65,17 @@ class CharacterAdmin(admin.ModelAdmin[Character]):
         return format_html(
             '<img src="{}" alt="" style="height:64px;background:repeating-conic-gradient(#ddd 0 25%,#fff 0 50%) '
             '0 0/16px 16px">',
-            obj.image.url,
+            media_url(obj.image.name),
         )
 
 
 def _thumbnail(creation: Creation | None) -> str:
+    """Staff see in the admin what they may see on the pages: not a private picture."""
     if creation is None or not creation.thumbnail:
         return "-"
-    return format_html('<img src="{}" alt="" style="height:64px">', creation.thumbnail.url)
+    if creation.visibility == Visibility.PRIVATE:
+        return str(_("private"))
+    return format_html('<img src="{}" alt="" style="height:64px">', media_url(creation.thumbnail.name))
 
 
 def _hide(request: HttpRequest, creations: list[Creation], hide: bool) -> None:
@@ -84,7 +89,20 @@ class CreationAdmin(admin.ModelAdmin[Creation]):
     list_filter = ("moderation", "visibility")
     search_fields = ("title", "id", "owner__username", "provenance")
     list_select_related = ("owner",)
-    readonly_fields = ("thumb", "layers", "provenance", "share_token", "like_count", "moderation", "remixed_from")
+    # Lineage and takedown bookkeeping are written by the services only: editing them here
+    # would let a remix escape the rules that follow its sources.
+    readonly_fields = (
+        "thumb",
+        "background",
+        "layers",
+        "provenance",
+        "share_token",
+        "like_count",
+        "moderation",
+        "remixed_from",
+        "ancestors",
+        "hidden_with",
+    )
     actions = ["hide_creations", "restore_creations"]
 
     @admin.display(description=_("picture"))

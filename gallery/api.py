@@ -17,6 +17,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from gallery import selectors, services
+from gallery.media import media_url
 from gallery.models import Character, Creation, Visibility
 from generation.api import queue_limit_response
 from generation.blocklist import blocked_phrase_in
@@ -45,10 +46,10 @@ class CreationOutputSerializer(serializers.Serializer[Creation]):
     updated_at = serializers.DateTimeField()
 
     def get_image(self, creation: Creation) -> str:
-        return creation.image.url if creation.image else ""
+        return media_url(creation.image.name)
 
     def get_thumbnail(self, creation: Creation) -> str:
-        return creation.thumbnail.url if creation.thumbnail else ""
+        return media_url(creation.thumbnail.name)
 
     def get_share_url(self, creation: Creation) -> str | None:
         """Only the owner is given the link: it is theirs to hand out or revoke."""
@@ -85,7 +86,7 @@ class CharacterListApi(APIView):
                 {
                     "id": character.id,
                     "name": character.name,
-                    "image": character.image.url,
+                    "image": media_url(character.image.name),
                     "width": character.width,
                     "height": character.height,
                     "default_scale": character.default_scale,

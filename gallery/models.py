@@ -61,14 +61,18 @@ class Creation(models.Model):
 
     id = models.CharField(primary_key=True, max_length=PUBLIC_ID_LENGTH, default=new_public_id, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="creations")
+    # CASCADE: a creation cannot exist without its background, so deleting a user (whose jobs
+    # and backgrounds go with them) takes the creations drawn on those backgrounds too,
+    # remixes by others included; the admin's confirmation page lists every one first.
     background = models.ForeignKey(
-        "generation.Background", on_delete=models.PROTECT, related_name="creations", verbose_name=_("background")
+        "generation.Background", on_delete=models.CASCADE, related_name="creations", verbose_name=_("background")
     )
     # [{"character": id, "x": 0-1, "y": 0-1, "scale": share of height, "flip": bool, "z": int}]
     layers = models.JSONField(_("layers"), default=list)
     title = models.CharField(_("title"), max_length=120, blank=True)
-    image = models.ImageField(_("picture"), upload_to="creations/", blank=True)
-    thumbnail = models.ImageField(_("thumbnail"), upload_to="creations/thumbs/", blank=True)
+    # Indexed: the media view finds a creation by its file's name on every picture request.
+    image = models.ImageField(_("picture"), upload_to="creations/", blank=True, db_index=True)
+    thumbnail = models.ImageField(_("thumbnail"), upload_to="creations/thumbs/", blank=True, db_index=True)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     visibility = models.CharField(
@@ -79,6 +83,17 @@ class Creation(models.Model):
     provenance = models.JSONField(_("provenance"), default=dict, blank=True)
     remixed_from = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="remixes", verbose_name=_("remix of")
+    )
+    # Every creation this one descends from (its source, the source's source, ...), written once
+    # when the remix is made. Others see a remix only while all of them are shown to everyone,
+    # which one subquery can ask at any depth (a chain of ``remixed_from`` could not).
+    ancestors = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="descendants", verbose_name=_("remixed from")
+    )
+    # Set when a takedown of an ancestor hid this remix too: restoring that ancestor restores
+    # exactly the remixes hidden with it, not those moderators hid on their own.
+    hidden_with = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("hidden with")
     )
     moderation = models.CharField(
         _("moderation"), max_length=10, choices=ModerationState.choices, default=ModerationState.VISIBLE
@@ -128,7 +143,7 @@ class ModerationLog(models.Model):
     """Who did what to which creation or user, and when: the audit trail."""
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    action = models.CharField(max_length=20)  # hide | restore | ban | unban
+    action = models.CharField(max_length=20)  # hide | restore | ban | unban (cascades say so in the note)
     creation = models.ForeignKey(Creation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     target_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -1,18 +1,27 @@
-"""Who may see which creation. Every page and API that shows a creation asks here.
+"""Who may see which creation, and which picture file. Every page, API and file URL asks here.
 
 - The owner always sees their own (a hidden one with a note that moderators hid it).
 - Everyone else sees a creation only while it is not hidden and its owner is not banned:
   public ones anywhere, unlisted ones through their share link only; private ones never.
+  A remix, besides, only while every picture it descends from is public, not hidden and
+  its owner not banned: a source that turns private or is taken down takes its remixes along.
 - Staff see every creation that is not private, hidden ones included, to moderate them.
+
+Files follow their picture: a creation's picture and thumbnail as the creation; a background
+(kept or a candidate) to its job's owner, to staff (the admin shows every job's images), and
+to whoever may see a creation drawn on it (the remixer's editor shows the source's
+background); a banned owner's backgrounds to staff only; characters to all while active.
 """
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from gallery.models import Creation, ModerationState, Visibility
+from gallery.models import Character, Creation, ModerationState, Visibility
+from generation.models import Background
 
 
 def _is_staff(user: Any) -> bool:
@@ -21,6 +30,20 @@ def _is_staff(user: Any) -> bool:
 
 def _is_owner(user: Any, creation: Creation) -> bool:
     return bool(user is not None and user.is_authenticated and creation.owner_id == user.pk)
+
+
+def _not_shown_to_everyone(creations: QuerySet[Creation]) -> QuerySet[Creation]:
+    return creations.exclude(visibility=Visibility.PUBLIC, moderation=ModerationState.VISIBLE, owner__is_active=True)
+
+
+def _lineage_shown() -> Q:
+    """No ancestor that others cannot see: one subquery, whatever the depth of the chain."""
+    return ~Q(Exists(_not_shown_to_everyone(Creation.objects.filter(descendants=OuterRef("pk")))))
+
+
+def lineage_shown(creation: Creation) -> bool:
+    """True while every picture ``creation`` was remixed from is shown to everyone."""
+    return not _not_shown_to_everyone(creation.ancestors.all()).exists()
 
 
 def creation_visible(creation: Creation, user: Any, *, via_share_link: bool = False) -> bool:
@@ -32,14 +55,36 @@ def creation_visible(creation: Creation, user: Any, *, via_share_link: bool = Fa
         return True
     if creation.moderation == ModerationState.HIDDEN or not creation.owner.is_active:
         return False
-    return creation.visibility == Visibility.PUBLIC or via_share_link
+    if creation.visibility != Visibility.PUBLIC and not via_share_link:
+        return False
+    return lineage_shown(creation)
+
+
+def creation_visible_with_token(creation: Creation, user: Any, token: str | None) -> bool:
+    """The share token from a link or a file URL, compared in constant time."""
+    via_link = bool(token) and hmac.compare_digest(str(token).encode(), creation.share_token.encode())
+    return creation_visible(creation, user, via_share_link=via_link)
+
+
+def creations_shown_to_everyone() -> QuerySet[Creation]:
+    return Creation.objects.filter(
+        Q(visibility=Visibility.PUBLIC, moderation=ModerationState.VISIBLE, owner__is_active=True) & _lineage_shown()
+    )
+
+
+def creations_visible_to(user: Any) -> QuerySet[Creation]:
+    """``creation_visible`` as a query (without share links), for lists and file checks."""
+    rule = Q(visibility=Visibility.PUBLIC, moderation=ModerationState.VISIBLE, owner__is_active=True) & _lineage_shown()
+    if user is not None and user.is_authenticated:
+        rule |= Q(owner_id=user.pk)
+        if user.is_staff:
+            rule |= ~Q(visibility=Visibility.PRIVATE)
+    return Creation.objects.filter(rule)
 
 
 def creations_public() -> QuerySet[Creation]:
-    """What /explore/ and profiles list: public, not hidden, owner not banned."""
-    return Creation.objects.filter(
-        visibility=Visibility.PUBLIC, moderation=ModerationState.VISIBLE, owner__is_active=True
-    ).select_related("owner", "background")
+    """What /explore/ and profiles list: public, not hidden, owner not banned, lineage shown."""
+    return creations_shown_to_everyone().select_related("owner", "background")
 
 
 def creations_of(owner: Any, viewer: Any) -> QuerySet[Creation]:
@@ -50,4 +95,48 @@ def creations_of(owner: Any, viewer: Any) -> QuerySet[Creation]:
 
 
 def creation_by_token(token: str) -> Creation | None:
-    return Creation.objects.select_related("owner", "background__job").filter(share_token=token).first()
+    return (
+        Creation.objects.select_related("owner", "background__job", "remixed_from__owner")
+        .filter(share_token=token)
+        .first()
+    )
+
+
+# ---- Picture files -------------------------------------------------------------------------
+
+MediaObject = Background | Creation | Character
+
+
+def media_object(name: str) -> MediaObject | None:
+    """The row a stored file belongs to, by its name; ``None`` for a name no row has (a
+    leftover, a guess, a traversal attempt: none of them is served)."""
+    folder, _, rest = name.partition("/")
+    if folder == "backgrounds":
+        job_id = rest.partition("/")[0]  # backgrounds/<job>/<id>.png: the job's index finds it
+        return Background.objects.select_related("job__owner").filter(job_id=job_id, image=name).first()
+    if folder == "creations":
+        return Creation.objects.select_related("owner").filter(Q(image=name) | Q(thumbnail=name)).first()
+    if folder == "characters":
+        return Character.objects.filter(image=name).first()
+    return None
+
+
+def background_visible(background: Background, user: Any) -> bool:
+    if _is_staff(user):
+        return True
+    owner = background.job.owner
+    if not owner.is_active:
+        return False
+    if user is not None and user.is_authenticated and owner.pk == user.pk:
+        return True
+    return creations_visible_to(user).filter(background=background).exists()
+
+
+def media_visible(item: MediaObject, user: Any, *, token: str | None = None) -> bool:
+    """May ``user`` (anonymous: ``None`` or AnonymousUser) fetch this file? A share token opens
+    the files of its own creation only."""
+    if isinstance(item, Character):
+        return item.is_active or _is_staff(user)
+    if isinstance(item, Creation):
+        return creation_visible_with_token(item, user, token)
+    return background_visible(item, user)

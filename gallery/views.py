@@ -8,9 +8,12 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
 from gallery import selectors
+from gallery.media import media_url
 from gallery.models import Creation
 from gallery.pagination import Page, keyset_page
 from generation.selectors import backgrounds_kept
@@ -24,22 +27,44 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "gallery/index.html", {"page": page})
 
 
+def _remix_credit(request: HttpRequest, creation: Creation) -> dict[str, str] | None:
+    """The "Remix of <title> by <author>" line, from the provenance kept when the remix was
+    made (it survives the source's deletion); a link only when this viewer may open the source."""
+    provenance = creation.provenance if isinstance(creation.provenance, dict) else {}
+    if not provenance.get("remix_of"):
+        return None
+    source = creation.remixed_from
+    title = provenance.get("remix_of_title") or (source.title if source else "") or _("an untitled picture")
+    author = provenance.get("remix_of_author") or (source.owner.get_username() if source else "") or "?"
+    url = ""
+    if source is not None and selectors.creation_visible(source, request.user):
+        url = reverse("gallery:detail", args=[source.id])
+    return {"title": str(title), "author": str(author), "url": url}
+
+
 def _creation_page(request: HttpRequest, creation: Creation, *, shared: bool) -> HttpResponse:
+    # On a shared page the file URLs carry the link's token: without it an unlisted picture's
+    # file is 404 to the viewer (and to chat apps fetching og:image, which the owner shared).
+    image_src = media_url(creation.image.name, token=creation.share_token if shared else None)
+    is_owner = request.user.is_authenticated and request.user.pk == creation.owner_id
     return render(
         request,
         "gallery/creation.html",
         {
             "creation": creation,
             "shared": shared,
-            "is_owner": request.user.is_authenticated and request.user.pk == creation.owner_id,
+            "is_owner": is_owner,
             "liked": request.user.is_authenticated and creation.likes.filter(user_id=request.user.pk).exists(),
-            "image_url": request.build_absolute_uri(creation.image.url) if creation.image else "",
+            "image_src": image_src,
+            "image_url": request.build_absolute_uri(image_src) if image_src else "",
             "page_url": request.build_absolute_uri(),
+            "remix_credit": _remix_credit(request, creation),
+            "stays_private": is_owner and not selectors.lineage_shown(creation),
         },
     )
 
 
-@require_GET
+@require_safe
 def shared(request: HttpRequest, token: str) -> HttpResponse:
     """``/s/<token>/``: no login needed; a revoked token, a private or hidden picture is 404."""
     creation = selectors.creation_by_token(token)
@@ -48,10 +73,14 @@ def shared(request: HttpRequest, token: str) -> HttpResponse:
     return _creation_page(request, creation, shared=True)
 
 
-@require_GET
+@require_safe
 def detail(request: HttpRequest, creation_id: str) -> HttpResponse:
     """``/c/<id>/``: the owner's own page, and public creations for everybody."""
-    creation = Creation.objects.select_related("owner", "background__job").filter(id=creation_id).first()
+    creation = (
+        Creation.objects.select_related("owner", "background__job", "remixed_from__owner")
+        .filter(id=creation_id)
+        .first()
+    )
     if creation is None or not selectors.creation_visible(creation, request.user):
         raise Http404
     return _creation_page(request, creation, shared=False)
@@ -62,7 +91,7 @@ def _page(request: HttpRequest, creations: QuerySet[Creation]) -> Page:
 
 
 @login_required
-@require_GET
+@require_safe
 def compose(request: HttpRequest, background_id: str) -> HttpResponse:
     """The editor on one of the user's kept backgrounds: a new creation."""
     background = backgrounds_kept(request.user).filter(id=background_id).first()
@@ -72,7 +101,7 @@ def compose(request: HttpRequest, background_id: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def edit(request: HttpRequest, creation_id: str) -> HttpResponse:
     """The editor on an existing creation; only its owner may open it."""
     creation = (
@@ -83,12 +112,12 @@ def edit(request: HttpRequest, creation_id: str) -> HttpResponse:
     return render(request, "gallery/compose.html", {"background": creation.background, "creation": creation})
 
 
-@require_GET
+@require_safe
 def explore(request: HttpRequest) -> HttpResponse:
     return render(request, "gallery/explore.html", {"page": _page(request, selectors.creations_public())})
 
 
-@require_GET
+@require_safe
 def profile(request: HttpRequest, username: str) -> HttpResponse:
     owner = get_user_model().objects.filter(username=username, is_active=True).first()
     if owner is None:

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from gallery.media import media_url
 from generation.models import Background, BlockedPhrase, GenerationJob, GenerationWorker, Style
 
 
@@ -23,7 +24,7 @@ class BackgroundInline(admin.TabularInline[Background, GenerationJob]):
 
     @admin.display(description="image")
     def preview(self, obj: Background) -> str:
-        return format_html('<img src="{}" style="height:64px">', obj.image.url) if obj.image else "-"
+        return format_html('<img src="{}" style="height:64px">', media_url(obj.image.name)) if obj.image else "-"
 
 
 @admin.register(GenerationJob)

@@ -6,10 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from gallery.media import media_url
 from generation.events import EventType, ImagePayload, JobStatus, QueuePlace, SnapshotEvent
 from generation.models import Background, GenerationJob, GenerationWorker, Style
 from generation.queueing import queue_places
@@ -33,7 +33,7 @@ def jobs_for_user(user: Any) -> QuerySet[GenerationJob]:
 
 
 def image_payload(image: Background) -> ImagePayload:
-    return {"id": image.id, "url": default_storage.url(image.image.name), "seed": image.seed}
+    return {"id": image.id, "url": media_url(image.image.name), "seed": image.seed}
 
 
 def job_snapshot(job: GenerationJob, places: dict[str, tuple[Any, QueuePlace]] | None = None) -> SnapshotEvent:

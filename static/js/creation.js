@@ -163,7 +163,8 @@ function setupRemix() {
       }
       button.disabled = false;
       button.textContent = label;
-      error.textContent = (status === 400 || status === 429 ? messagesOf(data) : [failure(status)]).join(" ");
+      const told = [400, 409, 429, 503].includes(status) && data; // a limit's own message
+      error.textContent = (told ? messagesOf(data) : [failure(status)]).join(" ");
     });
   };
   // A remix opens in the editor: the same background and characters, now the viewer's own.

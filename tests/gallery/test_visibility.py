@@ -79,7 +79,8 @@ def test_a_shared_page_has_link_preview_tags_and_a_download_button(alice: Any, b
 
     html = browser(None).get(f"/s/{made.share_token}/").content.decode()
 
-    assert 'property="og:image" content="http://testserver/media/creations/' in html
+    # The file URL carries the link's token: the owner shared the link, and chat apps fetch it.
+    assert f'property="og:image" content="http://testserver/media/{made.image.name}?t={made.share_token}"' in html
     assert f'property="og:image:width" content="{made.width}"' in html
     assert 'name="twitter:card" content="summary_large_image"' in html
     assert 'id="download"' in html and " download>" in html
@@ -271,3 +272,14 @@ def test_changes_without_the_csrf_token_are_refused(alice: Any, background: Back
     assert api.post(f"/api/v1/creations/{made.id}/share-link/").status_code == 403
     made.refresh_from_db()
     assert made.visibility == "private"
+
+
+def test_the_public_pages_answer_head_like_get(alice: Any, background: Background) -> None:
+    made = creation(alice, background, "unlisted")
+    services.creation_visibility_set(creation=creation(alice, background, "private"), visibility="public")
+
+    for url in ("/explore/", "/u/alice/", f"/s/{made.share_token}/", "/gallery/"):
+        response = browser(alice).head(url)
+        assert (response.status_code, response.content) == (200, b""), url
+    assert browser(None).head(f"/c/{made.id}/").status_code == 404
+    assert browser(alice).post("/explore/").status_code == 405
