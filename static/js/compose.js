@@ -23,6 +23,8 @@ const buttons = {
 };
 
 const background = { width: Number(composer.dataset.width), height: Number(composer.dataset.height) };
+// Set here, not in a style attribute: the Content-Security-Policy allows no inline styles.
+stage.style.setProperty("--ratio", `${background.width} / ${background.height}`);
 const creationId = composer.dataset.creationId || "";
 const layersScript = document.getElementById("composer-layers");
 const stack = new LayerStack(layersScript ? JSON.parse(layersScript.textContent) || [] : []);
@@ -353,7 +355,8 @@ form.addEventListener("submit", async (event) => {
   saveButton.textContent = strings.save;
   if (status === 0) showError([strings.networkError]);
   else if (status === 401 || status === 403) showError([strings.signedOut]);
-  else if (status === 400 && data) showError(messagesOf(data));
+  // 400 bad layers, 409 a full account, 429 too fast, 503 busy: the server says which.
+  else if ([400, 409, 429, 503].includes(status) && data) showError(messagesOf(data));
   else showError([format(strings.serverError, { status })]);
 });
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import io
+import math
+import random
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from PIL import Image
+from PIL import Image, ImageChops
 
 from gallery import services
-from gallery.compositing import Layer, parse_layers, render
+from gallery.compositing import WORKING_HEIGHT, CutOut, Layer, parse_layers, render, upright
 from gallery.models import Character, Creation
 from generation.manager.worker import ModelManager
 from generation.models import Background
@@ -75,7 +77,7 @@ def test_a_character_partly_outside_the_picture_is_cut_not_refused() -> None:
         ([{"character": "a", "x": 0.5, "y": 0.5, "scale": 50}], "Layer 1: “scale” must be between"),
         ([{"character": "a", "x": float("nan"), "y": 0.5, "scale": 0.3}], "Layer 1: “x” must be a number."),
         ([{"character": "a", "x": 0.5, "y": 0.5, "scale": 0.3, "flip": "yes"}], "“flip” must be true or false"),
-        ([{"character": "a", "x": 0.5, "y": 0.5, "scale": 0.3}] * 25, "At most 24 characters"),
+        ([{"character": "a", "x": 0.5, "y": 0.5, "scale": 0.3}] * 21, "At most 20 characters"),
     ],
 )
 def test_bad_layer_lists_are_refused_with_a_message_naming_the_layer(layers: Any, message: str) -> None:
@@ -150,3 +152,119 @@ def test_editing_the_layers_renders_again_and_removes_the_old_files(alice: Any, 
     with default_storage.open(creation.image.name, "rb") as stored, Image.open(stored) as picture:
         assert picture.convert("RGB").getpixel((96, 48)) == (255, 0, 0)
     assert Creation.objects.get(id=creation.id).layers[0]["x"] == 0.75
+
+
+def naive_render(background: Image.Image, layers: list[Layer], characters: dict[str, Image.Image]) -> Image.Image:
+    """The old way (with the new filter): every sprite resized whole, pasted on a full-size
+    overlay, blended."""
+    canvas = background.convert("RGBA")
+    for _index, layer in sorted(enumerate(layers), key=lambda item: (item[1].z, item[0])):
+        art = characters[layer.character]
+        art_height = max(1, round(layer.scale * canvas.height))
+        art_width = max(1, round(art.width * art_height / art.height))
+        sprite = art.resize((art_width, art_height), Image.Resampling.BILINEAR)
+        if layer.flip:
+            sprite = sprite.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        overlay = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
+        overlay.paste(
+            sprite, (round(layer.x * canvas.width - art_width / 2), round(layer.y * canvas.height - art_height / 2))
+        )
+        canvas = Image.alpha_composite(canvas, overlay)
+    return canvas.convert("RGB")
+
+
+def test_resizing_only_the_visible_part_gives_the_same_pixels_as_resizing_everything() -> None:
+    rng = random.Random(7)
+    background = Image.effect_noise((160, 120), 40).convert("RGB")
+    characters = {"a": half_red_half_green(12, 24), "b": half_red_half_green(30, 16)}
+    for _ in range(25):
+        layers = [
+            Layer(
+                rng.choice("ab"),
+                x=rng.uniform(-0.5, 1.5),
+                y=rng.uniform(-0.5, 1.5),
+                scale=rng.uniform(0.3, 2.0),  # all enlarging: the cut-outs are smaller than that
+                flip=rng.random() < 0.5,
+                z=rng.randrange(3),
+            )
+            for _ in range(4)
+        ]
+
+        fast, naive = render(background, layers, characters), naive_render(background, layers, characters)
+
+        # Equal up to rounding in the 8-bit passes (a level or two on a few edge pixels).
+        assert max(high for _low, high in ImageChops.difference(fast, naive).getextrema()) <= 2
+
+
+def test_a_big_cut_out_is_kept_small_with_a_level_less_than_root_two_above_any_height() -> None:
+    cut_out = CutOut(Image.new("RGBA", (3000, 4000), RED))
+
+    assert (cut_out.height, cut_out.width) == (WORKING_HEIGHT, 768)
+    for wanted in (17, 100, 333, 700, 1000, WORKING_HEIGHT):
+        level = cut_out.level_for(wanted)
+        assert wanted <= level.height < wanted * math.sqrt(2) + 1
+    assert cut_out.level_for(2048).height == WORKING_HEIGHT  # enlarged from the largest
+
+
+@pytest.mark.parametrize("image_format", ["PNG", "JPEG"])
+def test_a_cut_out_stored_sideways_with_an_exif_orientation_is_drawn_upright(image_format: str) -> None:
+    upright_art = Image.new("RGB", (10, 20), RED[:3])
+    upright_art.paste(GREEN[:3], (0, 10, 10, 20))  # red on top, green below
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to view": how phones store portrait photos
+    buffer = io.BytesIO()
+    upright_art.transpose(Image.Transpose.ROTATE_90).save(buffer, format=image_format, exif=exif)
+
+    with Image.open(io.BytesIO(buffer.getvalue())) as stored:
+        assert stored.size == (20, 10)
+        cut_out = CutOut(upright(stored))
+        picture = render(Image.new("RGB", (100, 100), BLUE[:3]), [Layer("a", x=0.5, y=0.5, scale=0.4)], {"a": cut_out})
+
+    assert (cut_out.width, cut_out.height) == (10, 20)
+    top, bottom = picture.getpixel((50, 40)), picture.getpixel((50, 60))
+    assert top[0] > 200 and top[1] < 60  # red above
+    assert bottom[1] > 200 and bottom[0] < 60  # green below
+
+
+def test_the_layer_cap_comes_from_the_settings(settings: Any) -> None:
+    settings.WEE_WAA_MAX_LAYERS = 3
+    layer = {"character": "a", "x": 0.5, "y": 0.5, "scale": 0.3}
+
+    assert len(parse_layers([layer] * 3, ["a"])) == 3
+    with pytest.raises(ValidationError, match="At most 3 characters fit in one picture"):
+        parse_layers([layer] * 4, ["a"])
+
+
+@pytest.mark.django_db
+def test_a_stored_sideways_character_is_rendered_upright_in_a_creation(alice: Any, background: Background) -> None:
+    upright_art = Image.new("RGBA", (10, 20), RED)
+    upright_art.paste(GREEN, (0, 10, 10, 20))
+    exif = Image.Exif()
+    exif[0x0112] = 8  # "rotate 90° counter-clockwise to view"
+    buffer = io.BytesIO()
+    upright_art.transpose(Image.Transpose.ROTATE_270).save(buffer, format="PNG", exif=exif)
+    character = Character(slug="turned", name="Turned", width=10, height=20)
+    character.image.save("turned.png", ContentFile(buffer.getvalue()), save=False)
+    character.save()
+
+    creation = services.creation_create(
+        owner=alice, background=background, layers=[{"character": character.id, "x": 0.5, "y": 0.5, "scale": 0.5}]
+    )
+
+    with default_storage.open(creation.image.name, "rb") as stored, Image.open(stored) as picture:
+        rgb = picture.convert("RGB")
+        assert rgb.getpixel((64, 40)) == (255, 0, 0)  # 48 px tall, centred at y 48: red on top
+        assert rgb.getpixel((64, 56)) == (0, 255, 0)
+
+
+@pytest.mark.django_db
+def test_a_background_past_the_pixel_limit_is_refused_with_the_limit_named(
+    alice: Any, background: Background, settings: Any
+) -> None:
+    settings.WEE_WAA_MAX_RENDER_PIXELS = 128 * 96 - 1
+
+    with pytest.raises(ValidationError) as refused:
+        services.creation_create(owner=alice, background=background, layers=[])
+
+    assert "too large to draw on: at most 12,287 pixels" in refused.value.messages[0]
+    assert not Creation.objects.exists()

@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageFile
 
 from gallery.models import Character
-from gallery.uploads import validate_image_file, validate_image_upload
+from gallery.uploads import cut_out_to_store, validate_image_file, validate_image_upload
 
 
 def _encoded(image: Any, format: str) -> bytes:
@@ -201,3 +201,80 @@ def test_the_admin_lists_characters_with_a_preview(admin_client: Any) -> None:
 
     assert response.status_code == 200
     assert '<img src="/media/characters/' in response.content.decode()
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG"])
+@pytest.mark.parametrize(("orientation", "seen"), [(1, (40, 30)), (3, (40, 30)), (6, (30, 40)), (8, (30, 40))])
+def test_the_size_reported_is_the_upright_size_an_exif_orientation_gives(
+    image_format: str, orientation: int, seen: tuple[int, int]
+) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), "teal").save(buffer, format=image_format, exif=exif)
+
+    info = validate_image_upload(_upload(buffer.getvalue(), f"phone.{image_format.lower()}"))
+
+    assert (info.width, info.height) == seen
+
+
+def _sideways(upright_art: Any, image_format: str, orientation: int = 6) -> bytes:
+    """Pixels stored a quarter turn off, with the EXIF note that turns them back (as phones do)."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    turn = Image.Transpose.ROTATE_90 if orientation == 6 else Image.Transpose.ROTATE_270
+    buffer = io.BytesIO()
+    upright_art.transpose(turn).save(buffer, format=image_format, exif=exif)
+    return buffer.getvalue()
+
+
+def _red_over_green(size: tuple[int, int], mode: str = "RGBA") -> Any:
+    art = Image.new(mode, size, "red")
+    art.paste("lime", (0, size[1] // 2, size[0], size[1]))
+    return art
+
+
+def test_an_upright_cut_out_of_a_usable_size_is_stored_as_uploaded() -> None:
+    upload = _upload(_encoded(_cut_out(), "PNG"))
+
+    stored, info = cut_out_to_store(upload, validate_image_upload(upload))
+
+    assert stored is upload and (info.width, info.height) == (64, 80)
+
+
+@pytest.mark.parametrize("image_format", ["PNG", "JPEG", "WEBP"])
+def test_a_sideways_cut_out_is_stored_upright_without_its_orientation_note(image_format: str) -> None:
+    mode = "RGB" if image_format == "JPEG" else "RGBA"
+    upload = _upload(_sideways(_red_over_green((30, 40), mode), image_format), f"phone.{image_format.lower()}")
+
+    stored, info = cut_out_to_store(upload, validate_image_upload(upload))
+
+    with Image.open(io.BytesIO(stored.read())) as picture:
+        assert picture.format == image_format and picture.size == (30, 40) == (info.width, info.height)
+        assert picture.getexif().get(0x0112) in (None, 1)
+        top, bottom = picture.convert("RGB").getpixel((15, 5)), picture.convert("RGB").getpixel((15, 35))
+    assert top[0] > 200 and top[1] < 60 and bottom[1] > 200 and bottom[0] < 60
+
+
+def test_a_cut_out_taller_than_renders_use_is_stored_at_the_working_height() -> None:
+    upload = _upload(_encoded(_cut_out((1500, 3000)), "PNG"))
+
+    stored, info = cut_out_to_store(upload, validate_image_upload(upload))
+
+    with Image.open(io.BytesIO(stored.read())) as picture:
+        assert picture.size == (512, 1024) == (info.width, info.height)
+        assert picture.mode == "RGBA" and picture.getpixel((0, 0))[3] == 0
+
+
+@pytest.mark.django_db
+def test_the_admin_stores_a_sideways_phone_picture_upright_with_its_upright_size(admin_client: Any) -> None:
+    photo = _sideways(_red_over_green((60, 80), "RGB"), "JPEG", orientation=8)
+
+    response = admin_client.post(ADD_URL, _character_form(_upload(photo, "portrait.jpg")))
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    character = Character.objects.get(slug="sprout")
+    assert (character.width, character.height) == (60, 80)
+    with character.image.open("rb") as stored, Image.open(stored) as picture:
+        assert picture.size == (60, 80)
+        assert picture.convert("RGB").getpixel((30, 10))[0] > 200  # red on top
