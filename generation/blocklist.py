@@ -1,19 +1,19 @@
 """The prompt blocklist: admin-edited phrases refused at submit time, before any GPU work.
 
-Matching ignores case, spacing and punctuation ("S.p-a m" matches "spam"), in any script:
-letters and digits are kept, everything else is dropped before comparing.
+Matching ignores case, spacing, punctuation and accents ("S.p-a m" matches "spam"), in any
+script, and sees through lookalike letters and leetspeak ("gore" with a Latin script g U+0261
+or a Cyrillic o U+043E, "g0re"): prompt and phrase are both folded to the same skeleton by
+:mod:`wee_waa.confusables`, the folding usernames use too.
 """
 
 from __future__ import annotations
 
-import unicodedata
-
 from generation.models import BlockedPhrase
+from wee_waa.confusables import squeeze
 
 
 def normalize(text: str) -> str:
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(char for char in folded if char.isalnum())
+    return squeeze(text)
 
 
 def blocked_phrase_in(prompt: str) -> str | None:

@@ -252,7 +252,9 @@ def test_a_429_shows_the_servers_reason_above_the_form(studio: Any) -> None:
 
 
 def test_the_place_in_line_speaks_korean(browser: Any, live_server_url: str) -> None:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, extra_http_headers={"Accept-Language": "ko"})
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, extra_http_headers={"Accept-Language": "ko"}, bypass_csp=True
+    )
     context.add_init_script(CAPTURE_SOCKETS)
     page = context.new_page()
     try:

@@ -42,3 +42,34 @@ def test_phrases_match_in_korean_too(alice_api: APIClient) -> None:
     response = alice_api.post("/api/v1/jobs/", {"prompt": "눈 오는 거리, 나쁜말"}, format="json")
 
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "a \u0261ore scene",  # Latin small letter script g
+        "a g\u043ere scene",  # Cyrillic o
+        "a G\u039fRE scene",  # Greek capital omicron
+        "a g0re scene",
+        "a 9 0 r 3 scene",
+        "a g\u00f3r\u00e9 scene",  # accents
+        "a \uff47\uff4f\uff52\uff45 scene",  # full-width letters (NFKC)
+    ],
+    ids=["ipa-script-g", "cyrillic-o", "greek-omicron", "digit-zero", "leetspeak", "accents", "full-width"],
+)
+def test_lookalike_letters_and_leetspeak_do_not_slip_past_the_blocklist(alice_api: APIClient, prompt: str) -> None:
+    BlockedPhrase.objects.create(phrase="gore")
+
+    response = alice_api.post("/api/v1/jobs/", {"prompt": prompt}, format="json")
+
+    assert response.status_code == 400
+    assert not GenerationJob.objects.exists()
+
+
+def test_a_phrase_written_with_digits_blocks_its_spelled_out_form() -> None:
+    from generation.blocklist import blocked_phrase_in
+
+    BlockedPhrase.objects.create(phrase="sp4m")
+
+    assert blocked_phrase_in("lots of SPAM today") == "sp4m"
+    assert blocked_phrase_in("lots of eggs today") is None

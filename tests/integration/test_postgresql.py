@@ -20,6 +20,8 @@ def test_the_generation_suite_passes_on_postgresql(postgres_url: str) -> None:
             "pytest",
             "tests/generation",
             "tests/gallery",
+            "tests/accounts",
+            "tests/test_fuzz_endpoints.py",
             "-q",
             "-p",
             "no:cacheprovider",
