@@ -6,12 +6,15 @@ the in-process model manager, all under ``WEE_WAA_DATA_DIR`` (``.data/`` in the 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from wee_waa.env import envbool, envchoice, envfloat, envint, envlist, envstr
@@ -56,6 +59,8 @@ INSTALLED_APPS = [
     "django_prometheus",
     "rest_framework",
     "channels",
+    "axes",
+    "csp",
     "wee_waa",
     "accounts",
     "generation",
@@ -65,6 +70,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "wee_waa.csp.ContentSecurityPolicyMiddleware",
+    "wee_waa.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -74,6 +81,16 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Last, as django-axes asks: turns a login refused for too many failures into the 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: a locked-out account or address is refused before its password is hashed
+# (PBKDF2 costs ~0.8 s of CPU per guess). Logins without a request (scripts, the test client)
+# are not throttled, see accounts.backends.
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.LoginLimitBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "wee_waa.urls"
@@ -119,17 +136,69 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # One REDIS_URL: the channel layer and the cache; unset means in-process memory.
 REDIS_URL = envstr("REDIS_URL", "")
+# Connections per process to Redis for websockets; a full pool makes a handshake wait (up to
+# the pool timeout) instead of failing with "Too many connections".
+WEE_WAA_REDIS_MAX_CONNECTIONS = envint("WEE_WAA_REDIS_MAX_CONNECTIONS", 100, minimum=2)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # Our subclass: read timeouts longer than the layer's blocking read (idle sockets
+            # stay up), and a blocking, sized pool. See wee_waa/channel_layer.py.
+            "BACKEND": "wee_waa.channel_layer.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "max_connections": WEE_WAA_REDIS_MAX_CONNECTIONS, "pool_timeout": 10.0},
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Short timeouts: a dead Redis makes a cache call fail in about a second (the callers
+    # degrade), never hang a request thread.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0, "health_check_interval": 30},
+        }
+    }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# /healthz shows internals (model, manager, workers) to staff and to this bearer token only;
+# /metrics needs its token once one is set (unset: open, as on a laptop).
+WEE_WAA_HEALTH_TOKEN = envstr("WEE_WAA_HEALTH_TOKEN", "")
+WEE_WAA_METRICS_TOKEN = envstr("WEE_WAA_METRICS_TOKEN", "")
+
+# Login limits (django-axes): failed logins per account name and per client address within
+# the cool-off window; the next attempt gets a 429 page with Retry-After. See accounts.login_limits.
+WEE_WAA_LOGIN_FAILURES_PER_USER = envint("WEE_WAA_LOGIN_FAILURES_PER_USER", 10, minimum=1)
+WEE_WAA_LOGIN_FAILURES_PER_ADDRESS = envint("WEE_WAA_LOGIN_FAILURES_PER_ADDRESS", 30, minimum=1)
+WEE_WAA_LOGIN_COOLOFF_MINUTES = envint("WEE_WAA_LOGIN_COOLOFF_MINUTES", 15, minimum=1)
+# Behind nginx the client's address is the last X-Forwarded-For entry (the proxy appends it).
+WEE_WAA_BEHIND_PROXY = envbool("WEE_WAA_BEHIND_PROXY", False)
+AXES_HANDLER = "accounts.login_limits.LoginLimitHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = 1  # budgets used up; the two budgets themselves are the settings above
+AXES_COOLOFF_TIME = dt.timedelta(minutes=WEE_WAA_LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_CALLABLE = "accounts.login_limits.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.login_limits.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# Sign-ups per client address per hour: fresh accounts multiply every per-user quota.
+WEE_WAA_SIGNUPS_PER_HOUR = envint("WEE_WAA_SIGNUPS_PER_HOUR", 5, minimum=1)
+
+# Content-Security-Policy (django-csp): our own files only, no inline script or style.
+# wee_waa.csp adds this host's exact ws:/wss: origin to connect-src for the live socket.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -164,23 +233,43 @@ if _S3_BUCKET:
             "OPTIONS": {
                 "bucket_name": _S3_BUCKET,
                 "endpoint_url": envstr("WEE_WAA_S3_ENDPOINT_URL", "") or None,
+                # Never a public bucket: the media view checks who asks, then redirects to a
+                # presigned URL that dies soon, so an old link outlives no takedown for long.
                 "querystring_auth": True,
+                "querystring_expire": envint("WEE_WAA_S3_URL_EXPIRE", 300, minimum=1),
+                "signature_version": "s3v4",  # v4 URLs carry their lifetime (X-Amz-Expires)
+                "default_acl": "private",
             },
         },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # /media/ answers with a redirect to the bucket, and CSP applies to where an image lands.
+    _S3_ENDPOINT = urlsplit(envstr("WEE_WAA_S3_ENDPOINT_URL", ""))
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(
+        f"{_S3_ENDPOINT.scheme}://{_S3_ENDPOINT.netloc}" if _S3_ENDPOINT.netloc else "https://*.amazonaws.com"
+    )
 else:
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-SERVE_MEDIA = envbool("WEE_WAA_SERVE_MEDIA", not _S3_BUCKET)
+# Every file goes through the media view (gallery/media.py), which asks who may see it. Behind
+# nginx, set this to the prefix of an ``internal`` location (e.g. ``/protected-media/``) that
+# aliases MEDIA_ROOT: the app answers with X-Accel-Redirect and nginx sends the bytes.
+WEE_WAA_MEDIA_ACCEL_PREFIX = envstr("WEE_WAA_MEDIA_ACCEL_PREFIX", "")
+if WEE_WAA_MEDIA_ACCEL_PREFIX and not (
+    WEE_WAA_MEDIA_ACCEL_PREFIX.startswith("/") and WEE_WAA_MEDIA_ACCEL_PREFIX.endswith("/")
+):
+    raise ImproperlyConfigured(
+        f"WEE_WAA_MEDIA_ACCEL_PREFIX must start and end with '/', got {WEE_WAA_MEDIA_ACCEL_PREFIX!r}"
+    )
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Strict: bounded nesting, no NUL or lone surrogates, finite numbers; a 400 otherwise.
+    "DEFAULT_PARSER_CLASSES": ["wee_waa.parsers.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["wee_waa.api.SafeJSONRenderer"],
     "EXCEPTION_HANDLER": "wee_waa.api.exception_handler",
     # Per user, for the endpoints that name a scope (likes, reports).
     "DEFAULT_THROTTLE_RATES": {"likes": "60/min", "reports": "10/hour"},
@@ -215,6 +304,16 @@ WEE_WAA_PREVIEW_VAE = envstr("WEE_WAA_PREVIEW_VAE", "")
 # GPU: half precision by default, torch.compile when asked (slow first batches, faster after).
 WEE_WAA_DTYPE = envchoice("WEE_WAA_DTYPE", "auto", ("auto", "fp16", "bf16", "fp32"))
 WEE_WAA_COMPILE = envbool("WEE_WAA_COMPILE", False)
+
+# Creations are rendered by the server (gallery/limits.py): characters per picture, the largest
+# background they are drawn on, renders per user per minute, renders at once per process (and
+# how long one waits for its turn before a 503), and pictures stored per account.
+WEE_WAA_MAX_LAYERS = envint("WEE_WAA_MAX_LAYERS", 20, minimum=1)
+WEE_WAA_MAX_RENDER_PIXELS = envint("WEE_WAA_MAX_RENDER_PIXELS", 1024 * 1024, minimum=64 * 64)
+WEE_WAA_RENDERS_PER_MINUTE = envint("WEE_WAA_RENDERS_PER_MINUTE", 20, minimum=1)
+WEE_WAA_RENDER_CONCURRENCY = envint("WEE_WAA_RENDER_CONCURRENCY", 2, minimum=1)
+WEE_WAA_RENDER_WAIT_SECONDS = envfloat("WEE_WAA_RENDER_WAIT_SECONDS", 5.0, minimum=0.0)
+WEE_WAA_MAX_PICTURES_PER_USER = envint("WEE_WAA_MAX_PICTURES_PER_USER", 1000, minimum=1)
 
 LOGGING = {
     "version": 1,
