@@ -13,7 +13,6 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from gallery import selectors, services
@@ -23,6 +22,7 @@ from generation.api import queue_limit_response
 from generation.blocklist import blocked_phrase_in
 from generation.models import Background
 from generation.services import QueueLimitReached, job_create
+from wee_waa.throttling import ResilientScopedRateThrottle
 
 
 def _django_errors(exc: DjangoValidationError) -> serializers.ValidationError:
@@ -155,7 +155,7 @@ class CreationShareLinkApi(APIView):
 
 
 class CreationLikeApi(APIView):
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ResilientScopedRateThrottle]
     throttle_scope = "likes"
 
     class InputSerializer(serializers.Serializer[dict[str, Any]]):
@@ -172,7 +172,7 @@ class CreationLikeApi(APIView):
 
 
 class CreationReportApi(APIView):
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ResilientScopedRateThrottle]
     throttle_scope = "reports"
 
     class InputSerializer(serializers.Serializer[dict[str, Any]]):
