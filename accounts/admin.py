@@ -39,28 +39,22 @@ class WeeWaaUserAdmin(UserAdmin[User]):
                 targets.append(user)
         return targets
 
-    @admin.action(description=_("Ban the selected users (cancels their jobs, closes their connections)"))
-    def ban_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+    def _set_banned(self, request: HttpRequest, queryset: QuerySet[User], *, banned: bool) -> int:
         from gallery.services import user_ban
 
-        targets = self._targets(request, queryset, banned=True)
+        targets = self._targets(request, queryset, banned=banned)
         for user in targets:
-            user_ban(actor=request.user, user=user, banned=True, note="From the user admin.")
-        self.message_user(
-            request,
-            ngettext("%(count)d user banned.", "%(count)d users banned.", len(targets)) % {"count": len(targets)},
-            messages.SUCCESS,
-        )
+            user_ban(actor=request.user, user=user, banned=banned, note="From the user admin.")
+        return len(targets)
+
+    @admin.action(description=_("Ban the selected users (cancels their jobs, closes their connections)"))
+    def ban_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        count = self._set_banned(request, queryset, banned=True)
+        message = ngettext("%(count)d user banned.", "%(count)d users banned.", count) % {"count": count}
+        self.message_user(request, message, messages.SUCCESS)
 
     @admin.action(description=_("Unban the selected users"))
     def unban_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        from gallery.services import user_ban
-
-        targets = self._targets(request, queryset, banned=False)
-        for user in targets:
-            user_ban(actor=request.user, user=user, banned=False, note="From the user admin.")
-        self.message_user(
-            request,
-            ngettext("%(count)d user unbanned.", "%(count)d users unbanned.", len(targets)) % {"count": len(targets)},
-            messages.SUCCESS,
-        )
+        count = self._set_banned(request, queryset, banned=False)
+        message = ngettext("%(count)d user unbanned.", "%(count)d users unbanned.", count) % {"count": count}
+        self.message_user(request, message, messages.SUCCESS)
