@@ -3,7 +3,8 @@
 Clients only ever send ``{"type": "jobs.sync"}``; anything else is a mistake or an attack, and
 neither may close the socket with a server error (1011) nor cost the server more than a few
 database reads a second. So frames are size-checked and parsed in one guarded step, bad ones
-get a small ``error`` event, and a token bucket per connection closes a flood with a policy code.
+get a small ``error`` event (``generation.events.error_event``), and a token bucket per
+connection closes a flood with a policy code.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils.translation import gettext
 
-from generation.events import user_group
+from generation.events import ErrorCode, error_event, user_group
 from generation.manager.publisher import remember_server_loop
 from generation.selectors import unfinished_job_snapshots
 from generation.sockets import CLOSE_FORBIDDEN
@@ -32,14 +33,6 @@ MAX_FRAME_BYTES = 4096
 # keeps sending past a whole second bucket of debt is flooding and is closed.
 BURST = 5.0
 RATE = 2.0
-
-
-class ErrorEvent(TypedDict):
-    """Sent back for a frame the server will not act on; the socket stays open."""
-
-    type: Literal["error"]
-    code: Literal["bad_frame", "unknown_type", "rate_limited"]
-    detail: str
 
 
 class TokenBucket:
@@ -77,7 +70,7 @@ class GenerationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if not user.is_active:  # banned (an authentication backend may still hand them over)
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        remember_server_loop()
+        remember_server_loop()  # a no-op when the server announced its start (``wee_waa.asgi``)
         self.bucket = TokenBucket()
         self.warned = False
         self.group = user_group(user.pk)
@@ -128,9 +121,8 @@ class GenerationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         for snapshot in await database_sync_to_async(unfinished_job_snapshots)(self.scope["user"]):
             await self.send_json(snapshot)
 
-    async def _error(self, code: Literal["bad_frame", "unknown_type", "rate_limited"], detail: str) -> None:
-        event: ErrorEvent = {"type": "error", "code": code, "detail": detail}
-        await self.send_json(event)
+    async def _error(self, code: ErrorCode, detail: str) -> None:
+        await self.send_json(error_event(code=code, detail=detail))
 
 
 def _parse(text_data: str | None) -> dict[str, Any] | None:

@@ -48,6 +48,11 @@ FIRST_PREVIEW = Histogram(
 FAILURES = Counter("wee_waa_generation_failures_total", "Drawing failures by reason", ["reason"])
 MANAGER_ALIVE = Gauge("wee_waa_generation_manager_alive", "1 while this process's model manager thread runs")
 MANAGER_RESTARTS = Counter("wee_waa_generation_manager_restarts_total", "Times the manager thread was restarted")
+EVENTS_FAILED = Counter(
+    "wee_waa_generation_events_failed_total",
+    "Websocket events that could not be handed to the channel layer (a card updates late)",
+    ["type"],
+)
 MODEL_LOADED = Gauge("wee_waa_model_loaded", "1 when the pipeline is resident and ready", ["model", "device"])
 
 

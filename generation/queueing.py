@@ -14,13 +14,12 @@ import threading
 import time
 from collections.abc import Hashable
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
-from generation.events import EventType, JobStatus, QueuePlace
+from generation.events import JobStatus, QueuePlace, queue_event
 from generation.manager.fairness import claim_sequence
 from generation.manager.store import queued_jobs
 from generation.manager.types import EventPublisher, job_work
@@ -43,7 +42,10 @@ def throughput() -> float:
     return _rate_cache[1]
 
 
-def queue_places(rate: float | None = None) -> dict[str, tuple[Hashable, QueuePlace]]:
+Places = dict[str, tuple[Hashable, QueuePlace]]  # job id → (owner id, place), in claim order
+
+
+def queue_places(rate: float | None = None) -> Places:
     """job id → (owner id, place) for every queued job, in the order they will start. Two
     queries: the queue, and what is left of the running jobs (drawn before anything queued)."""
     queued = queued_jobs()
@@ -100,18 +102,4 @@ class QueueAnnouncer:
                     self._sent.pop(owner, None)
                 changed.append((owner, mine))
         for owner, mine in changed:
-            event: dict[str, Any] = {"type": EventType.QUEUE.value, "jobs": mine}
-            self.publisher.publish(owner, event)
-
-
-_announcer: QueueAnnouncer | None = None
-
-
-def announce_queue(places: dict[str, tuple[Hashable, QueuePlace]] | None = None) -> None:
-    """The process's announcer, sending through the channel layer."""
-    global _announcer
-    if _announcer is None:
-        from generation.manager.publisher import ChannelLayerPublisher
-
-        _announcer = QueueAnnouncer(ChannelLayerPublisher())
-    _announcer(places)
+            self.publisher.publish(owner, queue_event(jobs=mine))

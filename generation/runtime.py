@@ -1,11 +1,17 @@
-"""The process's model manager: built from settings, started by the ASGI server or the worker.
+"""This process's generation runtime: one publisher, one queue announcer and (unless
+``WEE_WAA_MANAGER=off``) one model manager, built once and stopped once.
 
-Nothing here runs at import. ``start_in_process`` is called by ``wee_waa.asgi`` (the server)
-so ``migrate``, ``check`` and test collection never load a model.
+Nothing here runs at import, so ``migrate``, ``check`` and test collection never load a model.
+The ASGI server builds and starts the runtime at startup (``wee_waa.asgi``: the lifespan
+protocol, or daphne's reactor start) with its running loop, and stops it at shutdown;
+``generation_worker`` and tests build theirs explicitly. Code that only publishes (services in
+a management command, a test without a server) gets a runtime without a manager on first use.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import logging
 import threading
 from typing import Any
@@ -13,77 +19,160 @@ from typing import Any
 from django.conf import settings
 
 from generation.manager.pipelines import DiffusersLoader
-from generation.manager.publisher import ChannelLayerPublisher
+from generation.manager.publisher import ChannelLayerPublisher, bind_server_loop
 from generation.manager.store import DjangoJobStore
-from generation.manager.types import ModelStatus
+from generation.manager.types import EventPublisher, ModelStatus
 from generation.manager.worker import ModelManager
 from generation.metrics import PrometheusMetrics
+from generation.queueing import QueueAnnouncer
 
 logger = logging.getLogger(__name__)
 
-_manager: ModelManager | None = None
+
+class Runtime:
+    """The collaborators one process shares: services publish through the same publisher the
+    manager uses, so there is one place where failed sends are seen and one queue announcer
+    that knows what each user was last told."""
+
+    def __init__(
+        self,
+        *,
+        publisher: EventPublisher | None = None,
+        announcer: QueueAnnouncer | None = None,
+        manager: ModelManager | None = None,
+    ) -> None:
+        self.publisher = publisher = publisher or ChannelLayerPublisher()
+        self.announcer = announcer or QueueAnnouncer(publisher)
+        self.manager = manager
+        self._lock = threading.Lock()
+        self.stand_in = False  # built on first use where no server or worker built one
+        self.started = False
+        self.stopped = False
+
+    def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """``loop``: the server's running loop, where events are handed to the channel layer."""
+        if loop is not None:
+            bind_server_loop(loop)
+        with self._lock:
+            if self.started:
+                return
+            self.started = True
+        if self.manager is not None:
+            self.manager.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """A job in the middle of drawing goes back to the queue; its last events still go out.
+        Safe to call more than once (lifespan shutdown, then the serve command's ``finally``)."""
+        with self._lock:
+            if self.stopped:
+                return
+            self.stopped = True
+        if self.manager is not None and self.manager.alive:
+            logger.info("Stopping the model manager")
+            self.manager.stop(timeout)
+        if isinstance(self.publisher, ChannelLayerPublisher):  # the last events still go out
+            self.publisher.flush()
 
 
-def build_manager(*, model: str | None = None) -> ModelManager:
-    from generation.queueing import announce_queue
-
-    return ModelManager(
-        store=DjangoJobStore(),
-        publisher=ChannelLayerPublisher(),
-        loader=DiffusersLoader(
-            model=model or settings.WEE_WAA_MODEL,
-            device=settings.WEE_WAA_DEVICE,
-            cache_dir=settings.WEE_WAA_MODEL_CACHE,
-            dtype=settings.WEE_WAA_DTYPE,
-            compile=settings.WEE_WAA_COMPILE,
-            preview_vae=settings.WEE_WAA_PREVIEW_VAE,
+def build_runtime(*, model: str | None = None, manager: bool = True) -> Runtime:
+    """``manager=False``: publish only (a web process with ``WEE_WAA_MANAGER=off``)."""
+    publisher = ChannelLayerPublisher()
+    announcer = QueueAnnouncer(publisher)
+    if not manager:
+        return Runtime(publisher=publisher, announcer=announcer)
+    return Runtime(
+        publisher=publisher,
+        announcer=announcer,
+        manager=ModelManager(
+            store=DjangoJobStore(),
+            publisher=publisher,
+            loader=DiffusersLoader(
+                model=model or settings.WEE_WAA_MODEL,
+                device=settings.WEE_WAA_DEVICE,
+                cache_dir=settings.WEE_WAA_MODEL_CACHE,
+                dtype=settings.WEE_WAA_DTYPE,
+                compile=settings.WEE_WAA_COMPILE,
+                preview_vae=settings.WEE_WAA_PREVIEW_VAE,
+            ),
+            metrics=PrometheusMetrics(),
+            max_attempts=settings.WEE_WAA_MAX_ATTEMPTS,
+            poll_seconds=settings.WEE_WAA_POLL_SECONDS,
+            max_batch=settings.WEE_WAA_MAX_BATCH,
+            lease_seconds=settings.WEE_WAA_LEASE_SECONDS,
+            preview_every=settings.WEE_WAA_PREVIEW_EVERY,
+            announcer=announcer,
         ),
-        metrics=PrometheusMetrics(),
-        max_attempts=settings.WEE_WAA_MAX_ATTEMPTS,
-        poll_seconds=settings.WEE_WAA_POLL_SECONDS,
-        max_batch=settings.WEE_WAA_MAX_BATCH,
-        lease_seconds=settings.WEE_WAA_LEASE_SECONDS,
-        preview_every=settings.WEE_WAA_PREVIEW_EVERY,
-        announcer=announce_queue,
     )
 
 
-def start_in_process() -> ModelManager | None:
-    """Start this process's manager unless ``WEE_WAA_MANAGER=off`` (a separate worker runs it)."""
-    global _manager
-    if settings.WEE_WAA_MANAGER == "off":
-        logger.info("WEE_WAA_MANAGER=off: this process does not run generation jobs")
-        return None
-    if _manager is None:
-        _manager = build_manager()
-        _manager.start()
-        # Before interpreter shutdown joins other threads: a manager still publishing then
-        # would wait forever on executors that no longer take work.
-        threading._register_atexit(stop_in_process)  # type: ignore[attr-defined]
-    return _manager
+_current: Runtime | None = None
+_current_lock = threading.Lock()
 
 
-def stop_in_process(timeout: float = 15.0) -> None:
-    """Stop the worker thread; a job in the middle of drawing goes back to the queue."""
-    if _manager is not None and _manager.alive:
-        logger.info("Stopping the model manager")
-        _manager.stop(timeout)
+def install(runtime: Runtime | None) -> Runtime | None:
+    """Make ``runtime`` this process's; returns the one it replaces (tests put that back)."""
+    global _current
+    with _current_lock:
+        previous, _current = _current, runtime
+    return previous
+
+
+def current() -> Runtime:
+    """This process's runtime; a publish-only one if no server or worker built one."""
+    global _current
+    with _current_lock:
+        if _current is None:
+            _current = build_runtime(manager=False)
+            _current.stand_in = True
+        return _current
+
+
+def start_server_runtime(loop: asyncio.AbstractEventLoop | None) -> Runtime:
+    """Called once by the ASGI server at startup, on its loop. Idempotent. A runtime installed
+    explicitly (tests, an embedding program) is the one started."""
+    global _current
+    with _current_lock:
+        runtime = _current
+        if runtime is None or runtime.stand_in or runtime.stopped:
+            in_process = settings.WEE_WAA_MANAGER != "off"
+            if not in_process:
+                logger.info("WEE_WAA_MANAGER=off: this process does not run generation jobs")
+            runtime = _current = build_runtime(manager=in_process)
+    runtime.start(loop)
+    logger.info("The generation runtime started (model manager: %s)", "on" if runtime.manager else "off")
+    return runtime
+
+
+def stop_server_runtime(timeout: float = 15.0) -> None:
+    """Called at server shutdown; the runtime stays installed (stopped) for late callers."""
+    with _current_lock:
+        runtime = _current
+    if runtime is not None:
+        runtime.stop(timeout)
+    bind_server_loop(None)
+
+
+def stop_at_exit() -> None:
+    """The last resort for a server that announces neither startup nor shutdown."""
+    atexit.register(stop_server_runtime)
 
 
 def current_manager() -> ModelManager | None:
-    return _manager
+    return _current.manager if _current is not None else None
 
 
 def notify_new_job() -> None:
-    if _manager is not None:
-        _manager.notify()
+    manager = current_manager()
+    if manager is not None:
+        manager.notify()
 
 
 def notify_cancel(job_id: str) -> None:
     """This process's manager stops the job at its next step; a manager in another process
     hears of it from the database within a fraction of a second."""
-    if _manager is not None:
-        _manager.cancel(job_id)
+    manager = current_manager()
+    if manager is not None:
+        manager.cancel(job_id)
 
 
 def manager_health(manager: ModelManager | None) -> dict[str, Any]:
@@ -102,7 +191,8 @@ def manager_health(manager: ModelManager | None) -> dict[str, Any]:
 
 
 def model_status() -> ModelStatus:
-    if _manager is None:
+    manager = current_manager()
+    if manager is None:
         state = "external" if settings.WEE_WAA_MANAGER == "off" else "stopped"
         return ModelStatus(state=state, requested_model=settings.WEE_WAA_MODEL)
-    return _manager.status
+    return manager.status

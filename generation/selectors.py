@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from gallery.media import media_url
-from generation.events import EventType, ImagePayload, JobStatus, QueuePlace, SnapshotEvent
+from generation.events import ImagePayload, JobStatus, QueuePlace, SnapshotEvent, snapshot_event
 from generation.models import Background, GenerationJob, GenerationWorker, Style
 from generation.queueing import queue_places
 
@@ -37,20 +37,19 @@ def image_payload(image: Background) -> ImagePayload:
 
 
 def job_snapshot(job: GenerationJob, places: dict[str, tuple[Any, QueuePlace]] | None = None) -> SnapshotEvent:
-    step = round(job.progress * job.steps)
     place = (places or {}).get(job.id)
-    return {
-        "type": EventType.SNAPSHOT.value,
-        "job_id": job.id,
-        "status": job.status,
-        "progress": job.progress,
-        "step": step,
-        "total": job.steps,
-        "error": job.error,
-        "images": [image_payload(image) for image in job.images.all()],
-        "position": place[1]["position"] if place else None,
-        "eta_seconds": place[1]["eta_seconds"] if place else None,
-    }
+    return snapshot_event(
+        job_id=job.id,
+        status=job.status,
+        progress=job.progress,
+        step=round(job.progress * job.steps),
+        total=job.steps,
+        error=job.error,
+        images=[image_payload(image) for image in job.images.all()],
+        position=place[1]["position"] if place else None,
+        eta_seconds=place[1]["eta_seconds"] if place else None,
+        cancel_requested=job.cancel_requested,
+    )
 
 
 def unfinished_job_snapshots(user: Any) -> list[SnapshotEvent]:

@@ -1,4 +1,5 @@
-"""Pages of the generation app: the studio, the health check and the metrics scrape."""
+"""Pages of the generation app: the studio, the health check, the metrics scrape and the
+websocket events' JSON Schema."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django_prometheus.exports import ExportToDjangoView
 
-from generation import health, selectors
+from generation import events, health, selectors
 from generation.api import MAX_PROMPT
 
 
@@ -33,6 +34,13 @@ def studio(request: HttpRequest) -> HttpResponse:
             "default_steps": style.default_steps if style else 4,
         },
     )
+
+
+@require_safe
+def events_schema(request: HttpRequest) -> JsonResponse:
+    """What ``/ws/generation/`` sends, generated from ``generation.events`` (never hand-written),
+    so clients and tests check messages against the definitions the server builds them from."""
+    return JsonResponse(events.events_schema())
 
 
 @require_safe

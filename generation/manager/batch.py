@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
-from generation.events import EventType, JobStatus
+from generation.events import (
+    ImagePayload,
+    JobStatus,
+    SnapshotEvent,
+    finished_event,
+    preview_event,
+    progress_event,
+    snapshot_event,
+)
 from generation.manager.preview import encode_preview
 from generation.manager.store import JobLost
 from generation.manager.types import JobSpec, PreviewSource, Slot, StoredImage
@@ -48,24 +56,13 @@ def describe_failure(exc: BaseException) -> str:
     return f"The model failed while drawing: {text}"[:500]
 
 
-def images_payload(images: list[StoredImage]) -> list[dict[str, Any]]:
+def images_payload(images: list[StoredImage]) -> list[ImagePayload]:
     return [{"id": image.id, "url": image.url, "seed": image.seed} for image in images]
 
 
-def fresh_snapshot(spec: JobSpec, status: JobStatus) -> dict[str, Any]:
+def fresh_snapshot(spec: JobSpec, status: JobStatus) -> SnapshotEvent:
     """The state of a job that has no progress yet: just claimed, or handed back."""
-    return {
-        "type": EventType.SNAPSHOT.value,
-        "job_id": spec.id,
-        "status": status.value,
-        "progress": 0.0,
-        "step": 0,
-        "total": spec.steps,
-        "error": "",
-        "images": [],
-        "position": None,
-        "eta_seconds": None,
-    }
+    return snapshot_event(job_id=spec.id, status=status, total=spec.steps)
 
 
 @dataclass
@@ -185,14 +182,12 @@ class BatchRun:
                 run.progress = done / run.spec.count
                 self.m.publish(
                     run.spec.owner_id,
-                    {
-                        "type": EventType.PROGRESS.value,
-                        "job_id": job_id,
-                        "step": round(run.progress * run.spec.steps),
-                        "total": run.spec.steps,
-                        "progress": run.progress,
-                        "sent_at": time.time(),
-                    },
+                    progress_event(
+                        job_id=job_id,
+                        step=round(run.progress * run.spec.steps),
+                        total=run.spec.steps,
+                        progress=run.progress,
+                    ),
                 )
             if self.previews_on and (step % self.m.preview_every == 0 or step == total):
                 self.send_previews(live, per_job, source, step, total)
@@ -215,16 +210,14 @@ class BatchRun:
             data_url, width, height = encode_preview(image)
             self.m.publish(
                 run.spec.owner_id,
-                {
-                    "type": EventType.PREVIEW.value,
-                    "job_id": job_id,
-                    "step": round(run.progress * run.spec.steps),
-                    "total": run.spec.steps,
-                    "image": data_url,
-                    "width": width,
-                    "height": height,
-                    "sent_at": time.time(),
-                },
+                preview_event(
+                    job_id=job_id,
+                    step=round(run.progress * run.spec.steps),
+                    total=run.spec.steps,
+                    image=data_url,
+                    width=width,
+                    height=height,
+                ),
             )
             if not run.previewed:
                 run.previewed = True
@@ -300,12 +293,7 @@ class BatchRun:
         self.m.metrics.job_finished(status.value, duration)
         self.m.publish(
             run.spec.owner_id,
-            {
-                "type": EventType.FINISHED.value,
-                "job_id": run.spec.id,
-                "status": status.value,
-                "error": error,
-                "images": images_payload(images or []),
-                "duration": round(duration, 4),
-            },
+            finished_event(
+                job_id=run.spec.id, status=status, error=error, images=images_payload(images or []), duration=duration
+            ),
         )

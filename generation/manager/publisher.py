@@ -1,9 +1,13 @@
-"""Publishing manager events to the owner's channel-layer group from the worker thread.
+"""Publishing manager events to the owner's channel-layer group from any thread.
 
 The in-memory channel layer is not thread-safe: a message put on its queues from another
-event loop may sit unseen until the server loop wakes for some other reason. So when the
-server's loop is known (the websocket consumer records it on connect) events are handed to
-that loop; otherwise (Redis layer in a worker process, tests) ``async_to_sync`` sends them.
+event loop may sit unseen until the server loop wakes for some other reason. So the server's
+loop is captured when the server starts (the ASGI lifespan, or daphne's reactor start: see
+``generation.runtime``) and events are handed to that loop; without a server (Redis layer in a
+``generation_worker``, tests) a private loop thread or ``async_to_sync`` sends them.
+
+A lost event only delays a card (the database holds the truth), so a failed send never raises
+into the caller; it is logged and counted (``wee_waa_generation_events_failed_total``).
 """
 
 from __future__ import annotations
@@ -13,15 +17,18 @@ import concurrent.futures
 import logging
 import threading
 from collections import deque
+from collections.abc import Hashable
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 
-from generation.events import CHANNEL_MESSAGE_TYPE, user_group
+from generation.events import CHANNEL_MESSAGE_TYPE, JobEvent, user_group
+from generation.metrics import EVENTS_FAILED
 
 logger = logging.getLogger(__name__)
 
+# One server loop per process, captured at startup (``bind_server_loop``).
 _server_loop: asyncio.AbstractEventLoop | None = None
 _own_loop: asyncio.AbstractEventLoop | None = None
 _own_loop_lock = threading.Lock()
@@ -31,10 +38,22 @@ SEND_TIMEOUT = 5.0
 MAX_IN_FLIGHT = 256
 
 
-def remember_server_loop() -> None:
-    """Called from async code running on the server's loop."""
+def bind_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
+    """The server's running loop, told once at startup (None again at shutdown)."""
     global _server_loop
-    _server_loop = asyncio.get_running_loop()
+    _server_loop = loop
+
+
+def server_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop events are handed to, if a server told us one."""
+    return _server_loop
+
+
+def remember_server_loop() -> None:
+    """Fallback for a server that announced no startup: called from code running on its loop
+    (the websocket consumer's connect). Until then nobody listens, so nothing is lost."""
+    if not _usable(_server_loop):
+        bind_server_loop(asyncio.get_running_loop())
 
 
 def _publisher_loop() -> asyncio.AbstractEventLoop:
@@ -53,23 +72,37 @@ def _usable(loop: asyncio.AbstractEventLoop | None) -> bool:
     return loop is not None and loop.is_running() and not loop.is_closed()
 
 
+def _failed(event: JobEvent, exc: BaseException) -> None:
+    EVENTS_FAILED.labels(type=event["type"]).inc()
+    logger.error("A websocket event (%s) could not be sent", event["type"], exc_info=exc)
+
+
 class ChannelLayerPublisher:
+    """One per process (``generation.runtime.Runtime``), shared by the manager and services."""
+
     def __init__(self, layer: BaseChannelLayer | None = None) -> None:
         self._layer = layer
-        self._in_flight: deque[concurrent.futures.Future[None]] = deque()
+        self._in_flight: deque[tuple[concurrent.futures.Future[None], JobEvent]] = deque()
+        self._lock = threading.Lock()
 
     @property
     def layer(self) -> BaseChannelLayer:
-        if self._layer is None:
-            layer = get_channel_layer()
-            if layer is None:
-                raise RuntimeError("No channel layer is configured")
-            self._layer = layer
-        return self._layer
+        """The layer given, or the process's configured one, looked up on each send (a dict
+        lookup): a publisher that kept the first one would talk to a stale layer after the
+        settings change (tests) while consumers listen on the new one."""
+        layer = self._layer or get_channel_layer()
+        if layer is None:
+            raise RuntimeError("No channel layer is configured")
+        return layer
 
-    def publish(self, owner_id: Any, event: dict[str, Any]) -> None:
-        message = {"type": CHANNEL_MESSAGE_TYPE, "event": event}
-        group = user_group(owner_id)
+    def publish(self, owner_id: Hashable, event: JobEvent) -> None:
+        """Never raises: a failed send is logged and counted, and the job goes on."""
+        try:
+            self._send(user_group(owner_id), {"type": CHANNEL_MESSAGE_TYPE, "event": event}, event)
+        except Exception as exc:  # noqa: BLE001 - logged with its traceback and counted in _failed
+            _failed(event, exc)
+
+    def _send(self, group: str, message: dict[str, Any], event: JobEvent) -> None:
         loop = _server_loop if _usable(_server_loop) else None
         if loop is None and not isinstance(self.layer, InMemoryChannelLayer):
             loop = _publisher_loop()
@@ -81,35 +114,55 @@ class ChannelLayerPublisher:
         except RuntimeError:
             running = None
         if running is loop:  # already on that loop: never block it
-            loop.create_task(self.layer.group_send(group, message))
+            task = loop.create_task(self.layer.group_send(group, message))
+
+            def report(done: asyncio.Task[None]) -> None:
+                if not done.cancelled() and (exc := done.exception()) is not None:
+                    _failed(event, exc)
+
+            task.add_done_callback(report)
             return
         # Not waiting for each send keeps the drawing thread off the event loop's pace; tasks
         # start in submission order and group_send does not yield before queueing, so order holds.
-        self._in_flight.append(asyncio.run_coroutine_threadsafe(self.layer.group_send(group, message), loop))
+        future = asyncio.run_coroutine_threadsafe(self.layer.group_send(group, message), loop)
+        with self._lock:
+            self._in_flight.append((future, event))
         self._settle()
 
     def _settle(self) -> None:
-        while self._in_flight and (self._in_flight[0].done() or len(self._in_flight) > MAX_IN_FLIGHT):
-            future = self._in_flight.popleft()
-            try:
-                future.result(SEND_TIMEOUT)
-            except Exception:
-                logger.exception("A websocket event could not be sent")
+        while True:
+            with self._lock:
+                if not self._in_flight:
+                    return
+                future, event = self._in_flight[0]
+                if not (future.done() or len(self._in_flight) > MAX_IN_FLIGHT):
+                    return
+                self._in_flight.popleft()
+            self._wait(future, event, SEND_TIMEOUT)
 
     def flush(self, timeout: float = SEND_TIMEOUT) -> None:
-        """Wait for the sends still in flight (tests, and before a worker exits)."""
-        while self._in_flight:
-            try:
-                self._in_flight.popleft().result(timeout)
-            except Exception:
-                logger.exception("A websocket event could not be sent")
+        """Wait for the sends still in flight (tests, and before a runtime stops)."""
+        while True:
+            with self._lock:
+                if not self._in_flight:
+                    return
+                future, event = self._in_flight.popleft()
+            self._wait(future, event, timeout)
+
+    @staticmethod
+    def _wait(future: concurrent.futures.Future[None], event: JobEvent, timeout: float) -> None:
+        try:
+            future.result(timeout)
+        except Exception as exc:  # noqa: BLE001 - logged with its traceback and counted in _failed
+            future.cancel()
+            _failed(event, exc)
 
 
 class RecordingPublisher:
     """Keeps every event in order; for tests and benchmarks that watch the manager directly."""
 
     def __init__(self) -> None:
-        self.events: list[tuple[Any, dict[str, Any]]] = []
+        self.events: list[tuple[Any, JobEvent]] = []
 
-    def publish(self, owner_id: Any, event: dict[str, Any]) -> None:
+    def publish(self, owner_id: Hashable, event: JobEvent) -> None:
         self.events.append((owner_id, event))

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from generation.events import JobEvent
 from generation.manager.batch import BatchRun, ShuttingDown, describe_failure
 from generation.manager.types import EventPublisher, JobStore, ModelStatus, Pipeline
 
@@ -356,7 +357,7 @@ class ModelManager:
         return done
 
     # -- what batches report back -------------------------------------------------------------
-    def publish(self, owner_id: Any, event: dict[str, Any]) -> None:
+    def publish(self, owner_id: Any, event: JobEvent) -> None:
         try:
             self.publisher.publish(owner_id, event)
         except Exception:  # a lost notification must never fail the job: the DB is the truth

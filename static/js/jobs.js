@@ -107,6 +107,10 @@ export class JobList {
     this.list.insertBefore(card.root, later || null);
   }
 
+  /**
+   * One websocket event. Its fields are defined once, in generation/events.py; the JSON Schema
+   * generated from it is served at /api/v1/events/schema.json (tests check every event against it).
+   */
   handle(message) {
     if (message.type === "job.queue") {
       this.handleQueue(message.jobs);

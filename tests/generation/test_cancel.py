@@ -102,7 +102,7 @@ def test_a_cancel_reaches_this_processs_manager_without_waiting_for_the_database
     monkeypatch: pytest.MonkeyPatch,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    monkeypatch.setattr(runtime, "_manager", manager)
+    monkeypatch.setattr(runtime, "_current", runtime.Runtime(manager=manager))
     manager.progress_interval = 3600  # the database is not looked at again during this job
     job = queue_job(alice, steps=4)
     commit = lambda: django_capture_on_commit_callbacks(execute=True)  # noqa: E731 - the test runs in a transaction

@@ -16,8 +16,8 @@ from generation.manager.store import DjangoJobStore
 from generation.manager.worker import ModelManager
 from generation.metrics import PrometheusMetrics
 from generation.models import GenerationJob
-from tests.conftest import PreloadedLoader
 from tests.factories import queue_job
+from tests.pipelines import PreloadedLoader
 
 
 class ThreadKiller(BaseException):
@@ -94,7 +94,7 @@ def test_the_heartbeat_restarts_a_dead_manager_thread_and_healthz_only_reports_i
         poll_seconds=0.05,
         lease_seconds=0.6,  # a heartbeat every 0.2 s
     )
-    monkeypatch.setattr(runtime, "_manager", manager)
+    monkeypatch.setattr(runtime, "_current", runtime.Runtime(manager=manager))
     job = queue_job(alice)
     manager.start()
     try:
@@ -117,7 +117,7 @@ def test_a_get_of_healthz_never_starts_a_dead_manager(
     manager = ModelManager(
         store=DjangoJobStore(), publisher=RecordingPublisher(), loader=PreloadedLoader(tiny_loaded), poll_seconds=0.05
     )
-    monkeypatch.setattr(runtime, "_manager", manager)
+    monkeypatch.setattr(runtime, "_current", runtime.Runtime(manager=manager))
     manager.start()
     wait_for(lambda: manager.status.loaded)
     manager.stop()  # stopped on purpose (shutdown): it must stay stopped

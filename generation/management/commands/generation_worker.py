@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from generation.runtime import build_manager
+from generation import runtime
 
 
 class Command(BaseCommand):
@@ -44,8 +44,12 @@ class Command(BaseCommand):
                 "Warning: REDIS_URL is not set, so this worker's progress events cannot reach the "
                 "web server's browsers (jobs still complete; pages see them on their next refresh)."
             )
-        manager = build_manager(model=options["model"])
-        manager.start()
+        # Built explicitly: a worker has no server loop, so events go out on the publisher's own.
+        process = runtime.build_runtime(model=options["model"])
+        runtime.install(process)
+        manager = process.manager
+        assert manager is not None  # build_runtime builds one unless told not to
+        process.start()
         self.stdout.write(f"Generation worker {manager.worker_id} started (model {manager.loader.model})", ending="\n")
         self.stdout.flush()
         announced = False
@@ -58,5 +62,5 @@ class Command(BaseCommand):
                 self.stdout.flush()
             manager.ensure_running()
         self.stdout.write("Stopping: the batch being drawn goes back to the queue")
-        manager.stop(timeout=30)
+        process.stop(timeout=30)
         self.stdout.write("Stopped")

@@ -29,6 +29,6 @@ class Command(BaseCommand):
         try:
             CommandLineInterface().run(["--bind", host, "--port", str(port), "wee_waa.asgi:application"])
         finally:
-            from generation.runtime import stop_in_process
+            from generation.runtime import stop_server_runtime
 
-            stop_in_process()
+            stop_server_runtime()  # already stopped by the reactor's shutdown hook; a safety net
