@@ -5,9 +5,9 @@ A creation the caller may not see answers 404, never 403: guessing ids tells not
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers, status
@@ -16,17 +16,78 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gallery import selectors, services
+from gallery.compositing import MAX_CENTRE, MAX_SCALE, MAX_Z, MIN_CENTRE, MIN_SCALE, layer_count_check
 from gallery.media import media_url
 from gallery.models import Character, Creation, Visibility
 from generation.api import queue_limit_response
-from generation.blocklist import blocked_phrase_in
 from generation.models import Background
 from generation.services import QueueLimitReached, job_create
+from wee_waa.api import signed_in_user
 from wee_waa.throttling import ResilientScopedRateThrottle
 
 
-def _django_errors(exc: DjangoValidationError) -> serializers.ValidationError:
-    return serializers.ValidationError({"detail": exc.messages})
+class _Number(serializers.FloatField):
+    """A JSON number only: ``"0.5"`` or ``true`` is refused, as the service refuses them."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return float(super().to_internal_value(data))
+
+
+class _Flag(serializers.BooleanField):
+    """``true`` or ``false`` only, not DRF's ``"yes"``/``1`` spellings."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class _WholeNumber(serializers.IntegerField):
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
+
+
+class LayerSerializer(serializers.Serializer[dict[str, Any]]):
+    """One character on the picture, with the limits of ``gallery.compositing``: each problem
+    named by its layer and field. Whether the character exists, the service checks (it checks
+    everything again for callers that do not come through the API)."""
+
+    character = serializers.CharField()
+    x = _Number(min_value=MIN_CENTRE, max_value=MAX_CENTRE)
+    y = _Number(min_value=MIN_CENTRE, max_value=MAX_CENTRE)
+    scale = _Number(min_value=MIN_SCALE, max_value=MAX_SCALE)
+    flip = _Flag(required=False, default=False)
+    z = _WholeNumber(required=False, min_value=-MAX_Z, max_value=MAX_Z)  # absent: stacked in list order
+
+
+class _LayersInputSerializer(serializers.Serializer[dict[str, Any]]):
+    def to_internal_value(self, data: Any) -> Any:
+        """Too many layers are refused before one is read (the cost is the server's); the
+        exception handler answers like any service refusal: ``{"detail": [message]}``."""
+        layers = data.get("layers") if isinstance(data, Mapping) else None
+        if isinstance(layers, list):
+            layer_count_check(len(layers))
+        return super().to_internal_value(data)
+
+
+class _MediaUrl(serializers.Field):  # type: ignore[type-arg]
+    """A stored file as the URL that serves it (``/media/…``, which checks who may see it)."""
+
+    def to_representation(self, value: Any) -> str:
+        return media_url(value.name)
+
+
+class CharacterOutputSerializer(serializers.Serializer[Character]):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    image = _MediaUrl()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    default_scale = serializers.FloatField()
 
 
 class CreationOutputSerializer(serializers.Serializer[Creation]):
@@ -35,8 +96,8 @@ class CreationOutputSerializer(serializers.Serializer[Creation]):
     visibility = serializers.CharField()
     moderation = serializers.CharField()
     layers = serializers.JSONField()
-    image = serializers.SerializerMethodField()
-    thumbnail = serializers.SerializerMethodField()
+    image = _MediaUrl()
+    thumbnail = _MediaUrl()
     width = serializers.IntegerField()
     height = serializers.IntegerField()
     like_count = serializers.IntegerField()
@@ -44,12 +105,6 @@ class CreationOutputSerializer(serializers.Serializer[Creation]):
     share_url = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
-
-    def get_image(self, creation: Creation) -> str:
-        return media_url(creation.image.name)
-
-    def get_thumbnail(self, creation: Creation) -> str:
-        return media_url(creation.thumbnail.name)
 
     def get_share_url(self, creation: Creation) -> str | None:
         """Only the owner is given the link: it is theirs to hand out or revoke."""
@@ -60,15 +115,15 @@ class CreationOutputSerializer(serializers.Serializer[Creation]):
 
 
 def _owned(request: Request, creation_id: str) -> Creation:
-    creation = Creation.objects.select_related("owner").filter(id=creation_id, owner_id=request.user.pk).first()
+    creation = selectors.creation_owned_by(request.user, creation_id)
     if creation is None:
         raise Http404
     return creation
 
 
-def _visible(request: Request, creation_id: str) -> Creation:
-    creation = Creation.objects.select_related("owner").filter(id=creation_id).first()
-    if creation is None or not selectors.creation_visible(creation, request.user):
+def _visible(request: Request, creation_id: str, token: str | None = None) -> Creation:
+    creation = selectors.creation_visible_to(request.user, creation_id, token)
+    if creation is None:
         raise Http404
     return creation
 
@@ -81,25 +136,14 @@ class CharacterListApi(APIView):
     """The active characters the editor offers, with their cut-out's size."""
 
     def get(self, request: Request) -> Response:
-        return Response(
-            [
-                {
-                    "id": character.id,
-                    "name": character.name,
-                    "image": media_url(character.image.name),
-                    "width": character.width,
-                    "height": character.height,
-                    "default_scale": character.default_scale,
-                }
-                for character in Character.objects.filter(is_active=True).order_by("name", "id")
-            ]
-        )
+        characters = Character.objects.filter(is_active=True).order_by("name", "id")
+        return Response(CharacterOutputSerializer(characters, many=True).data)  # type: ignore[arg-type]
 
 
 class CreationCreateApi(APIView):
-    class InputSerializer(serializers.Serializer[dict[str, Any]]):
+    class InputSerializer(_LayersInputSerializer):
         background = serializers.CharField(error_messages={"required": _("Say which kept background to use.")})
-        layers = serializers.JSONField()
+        layers = LayerSerializer(many=True)
         title = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
         visibility = serializers.ChoiceField(choices=Visibility.choices, default=Visibility.PRIVATE)
 
@@ -111,16 +155,13 @@ class CreationCreateApi(APIView):
         ).first()
         if background is None:
             raise Http404
-        try:
-            creation = services.creation_create(owner=request.user, **{**data.validated_data, "background": background})
-        except DjangoValidationError as exc:
-            raise _django_errors(exc) from exc
+        creation = services.creation_create(owner=request.user, **{**data.validated_data, "background": background})
         return _created(request, creation, status.HTTP_201_CREATED)
 
 
 class CreationDetailApi(APIView):
-    class UpdateSerializer(serializers.Serializer[dict[str, Any]]):
-        layers = serializers.JSONField(required=False)
+    class UpdateSerializer(_LayersInputSerializer):
+        layers = LayerSerializer(many=True, required=False)
         title = serializers.CharField(max_length=120, required=False, allow_blank=True)
         visibility = serializers.ChoiceField(choices=Visibility.choices, required=False)
 
@@ -132,15 +173,12 @@ class CreationDetailApi(APIView):
         data = self.UpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        try:
-            if "layers" in fields or "title" in fields:
-                creation = services.creation_update(
-                    creation=creation, layers=fields.get("layers"), title=fields.get("title")
-                )
-            if "visibility" in fields:
-                creation = services.creation_visibility_set(creation=creation, visibility=fields["visibility"])
-        except DjangoValidationError as exc:
-            raise _django_errors(exc) from exc
+        if "layers" in fields or "title" in fields:
+            creation = services.creation_update(
+                creation=creation, layers=fields.get("layers"), title=fields.get("title")
+            )
+        if "visibility" in fields:
+            creation = services.creation_visibility_set(creation=creation, visibility=fields["visibility"])
         return _created(request, creation)
 
     def delete(self, request: Request, creation_id: str) -> Response:
@@ -184,10 +222,7 @@ class CreationReportApi(APIView):
     def post(self, request: Request, creation_id: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        creation = Creation.objects.select_related("owner").filter(id=creation_id).first()
-        via_link = bool(creation and data.validated_data.get("token") == creation.share_token)
-        if creation is None or not selectors.creation_visible(creation, request.user, via_share_link=via_link):
-            raise Http404
+        creation = _visible(request, creation_id, data.validated_data.get("token"))
         services.creation_report(reporter=request.user, creation=creation, reason=data.validated_data["reason"])
         return Response(
             {"detail": _("Thank you. Moderators will look at this picture.")}, status=status.HTTP_201_CREATED
@@ -196,22 +231,15 @@ class CreationReportApi(APIView):
 
 def _visible_for_remix(request: Request, creation_id: str) -> Creation:
     """Remixing needs only what viewing needs: the share token stands in for an unlisted link."""
-    creation = Creation.objects.select_related("owner", "background__job__style").filter(id=creation_id).first()
     token = str(request.data.get("token", "")) if isinstance(request.data, dict) else ""
-    via_link = bool(creation and token and token == creation.share_token)
-    if creation is None or not selectors.creation_visible(creation, request.user, via_share_link=via_link):
-        raise Http404
-    return creation
+    return _visible(request, creation_id, token)
 
 
 class CreationRemixApi(APIView):
     def post(self, request: Request, creation_id: str) -> Response:
         """A new private creation of the caller's with the same background and layers."""
         source = _visible_for_remix(request, creation_id)
-        try:
-            remix = services.creation_remix(owner=request.user, source=source)
-        except DjangoValidationError as exc:
-            raise _django_errors(exc) from exc
+        remix = services.creation_remix(owner=request.user, source=source)
         return _created(request, remix, status.HTTP_201_CREATED)
 
 
@@ -220,17 +248,15 @@ class CreationGenerateSimilarApi(APIView):
         """The background's prompt queued again for the caller, with a new seed."""
         source = _visible_for_remix(request, creation_id)
         job = source.background.job
-        if blocked_phrase_in(job.prompt):
-            raise serializers.ValidationError({"prompt": [_("This prompt is no longer allowed in this studio.")]})
         try:
             queued = job_create(
-                owner=request.user,
+                owner=signed_in_user(request),
                 prompt=job.prompt,
                 style=job.style,
                 width=job.width,
                 height=job.height,
                 steps=job.steps,
-            )
+            ).job
         except QueueLimitReached as limit:
             return queue_limit_response(limit)
         return Response({"job": queued.id, "studio_url": "/studio/"}, status=status.HTTP_201_CREATED)

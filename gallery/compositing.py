@@ -30,6 +30,9 @@ from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
 MIN_SCALE, MAX_SCALE = 0.02, 2.0
+# A centre a little outside the picture is allowed: half a character may show.
+MIN_CENTRE, MAX_CENTRE = -0.5, 1.5
+MAX_Z = 10_000
 THUMBNAIL_SIDE = 480
 # A cut-out is kept at most this tall (and this many pixels) for rendering: the shipped ones are
 # 512 px, backgrounds at most 1024 px, and only a scale above 1 would enlarge it a little.
@@ -65,13 +68,18 @@ def _number(item: Mapping[str, Any], key: str, low: float, high: float, position
     return float(value)
 
 
+def layer_count_check(count: int, *, max_layers: int | None = None) -> None:
+    """Before anything else is read: a long list costs nothing to refuse."""
+    most = settings.WEE_WAA_MAX_LAYERS if max_layers is None else max_layers
+    if count > most:
+        raise ValidationError(_("At most %(max)d characters fit in one picture.") % {"max": most}, code="max_layers")
+
+
 def parse_layers(raw: Any, known_characters: Iterable[str], *, max_layers: int | None = None) -> list[Layer]:
     """Validate a layer list from a client; every problem names the layer it is in."""
     if not isinstance(raw, list):
         raise ValidationError(_("Layers must be a list."))
-    most = settings.WEE_WAA_MAX_LAYERS if max_layers is None else max_layers
-    if len(raw) > most:
-        raise ValidationError(_("At most %(max)d characters fit in one picture.") % {"max": most}, code="max_layers")
+    layer_count_check(len(raw), max_layers=max_layers)
     known = set(known_characters)
     layers = []
     for position, item in enumerate(raw, start=1):
@@ -82,16 +90,15 @@ def parse_layers(raw: Any, known_characters: Iterable[str], *, max_layers: int |
             raise ValidationError(_("Layer %(n)d: unknown character.") % {"n": position})
         flip = item.get("flip", False)
         z = item.get("z", position)
-        if not isinstance(flip, bool) or isinstance(z, bool) or not isinstance(z, int) or abs(z) > 10_000:
+        if not isinstance(flip, bool) or isinstance(z, bool) or not isinstance(z, int) or abs(z) > MAX_Z:
             raise ValidationError(
                 _("Layer %(n)d: “flip” must be true or false and “z” a whole number.") % {"n": position}
             )
         layers.append(
             Layer(
                 character=character,
-                # A centre a little outside the picture is allowed: half a character may show.
-                x=_number(item, "x", -0.5, 1.5, position),
-                y=_number(item, "y", -0.5, 1.5, position),
+                x=_number(item, "x", MIN_CENTRE, MAX_CENTRE, position),
+                y=_number(item, "y", MIN_CENTRE, MAX_CENTRE, position),
                 scale=_number(item, "scale", MIN_SCALE, MAX_SCALE, position),
                 flip=flip,
                 z=z,

@@ -16,19 +16,24 @@ background); a banned owner's backgrounds to staff only; characters to all while
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import TypeAlias
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from accounts.models import User
 from gallery.models import Character, Creation, ModerationState, Visibility
 from generation.models import Background
 
+# Whoever asks: a signed-in user, an anonymous visitor (``None`` where there is no request).
+Viewer: TypeAlias = User | AnonymousUser | None
 
-def _is_staff(user: Any) -> bool:
+
+def _is_staff(user: Viewer) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_staff)
 
 
-def _is_owner(user: Any, creation: Creation) -> bool:
+def _is_owner(user: Viewer, creation: Creation) -> bool:
     return bool(user is not None and user.is_authenticated and creation.owner_id == user.pk)
 
 
@@ -46,7 +51,7 @@ def lineage_shown(creation: Creation) -> bool:
     return not _not_shown_to_everyone(creation.ancestors.all()).exists()
 
 
-def creation_visible(creation: Creation, user: Any, *, via_share_link: bool = False) -> bool:
+def creation_visible(creation: Creation, user: Viewer, *, via_share_link: bool = False) -> bool:
     if _is_owner(user, creation):
         return True
     if creation.visibility == Visibility.PRIVATE:
@@ -60,10 +65,39 @@ def creation_visible(creation: Creation, user: Any, *, via_share_link: bool = Fa
     return lineage_shown(creation)
 
 
-def creation_visible_with_token(creation: Creation, user: Any, token: str | None) -> bool:
+def creation_visible_with_token(creation: Creation, user: Viewer, token: str | None) -> bool:
     """The share token from a link or a file URL, compared in constant time."""
     via_link = bool(token) and hmac.compare_digest(str(token).encode(), creation.share_token.encode())
     return creation_visible(creation, user, via_share_link=via_link)
+
+
+def creation_visible_to(user: Viewer, creation_id: str, token: str | None = None) -> Creation | None:
+    """The creation ``user`` may see, or ``None`` (unknown id and not allowed look the same:
+    guessing ids tells nothing). ``token``: the share token from a link, a form or a file URL.
+    Loaded with what its page, the API and a remix read, so none of them queries again."""
+    creation = _creation_with_relations().filter(id=creation_id).first()
+    if creation is None or not creation_visible_with_token(creation, user, token):
+        return None
+    return creation
+
+
+def creation_shared_to(user: Viewer, token: str) -> Creation | None:
+    """``/s/<token>/``: the creation behind a share link, if ``user`` may see it through it."""
+    creation = _creation_with_relations().filter(share_token=token).first()
+    if creation is None or not creation_visible_with_token(creation, user, token):
+        return None
+    return creation
+
+
+def creation_owned_by(user: Viewer, creation_id: str) -> Creation | None:
+    """For the owner's writes (edit, delete, renew the link): nobody else's, whatever they see."""
+    if user is None or not user.is_authenticated:
+        return None
+    return _creation_with_relations().filter(id=creation_id, owner_id=user.pk).first()
+
+
+def _creation_with_relations() -> QuerySet[Creation]:
+    return Creation.objects.select_related("owner", "background__job__style", "remixed_from__owner")
 
 
 def creations_shown_to_everyone() -> QuerySet[Creation]:
@@ -72,7 +106,7 @@ def creations_shown_to_everyone() -> QuerySet[Creation]:
     )
 
 
-def creations_visible_to(user: Any) -> QuerySet[Creation]:
+def creations_visible_to(user: Viewer) -> QuerySet[Creation]:
     """``creation_visible`` as a query (without share links), for lists and file checks."""
     rule = Q(visibility=Visibility.PUBLIC, moderation=ModerationState.VISIBLE, owner__is_active=True) & _lineage_shown()
     if user is not None and user.is_authenticated:
@@ -87,19 +121,11 @@ def creations_public() -> QuerySet[Creation]:
     return creations_shown_to_everyone().select_related("owner", "background")
 
 
-def creations_of(owner: Any, viewer: Any) -> QuerySet[Creation]:
+def creations_of(owner: User, viewer: Viewer) -> QuerySet[Creation]:
     """A profile's list: everything to its owner, the public ones to everybody else."""
     if _is_owner(viewer, Creation(owner_id=owner.pk)):
         return Creation.objects.filter(owner=owner).select_related("owner", "background")
     return creations_public().filter(owner=owner)
-
-
-def creation_by_token(token: str) -> Creation | None:
-    return (
-        Creation.objects.select_related("owner", "background__job", "remixed_from__owner")
-        .filter(share_token=token)
-        .first()
-    )
 
 
 # ---- Picture files -------------------------------------------------------------------------
@@ -121,7 +147,7 @@ def media_object(name: str) -> MediaObject | None:
     return None
 
 
-def background_visible(background: Background, user: Any) -> bool:
+def background_visible(background: Background, user: Viewer) -> bool:
     if _is_staff(user):
         return True
     owner = background.job.owner
@@ -132,7 +158,7 @@ def background_visible(background: Background, user: Any) -> bool:
     return creations_visible_to(user).filter(background=background).exists()
 
 
-def media_visible(item: MediaObject, user: Any, *, token: str | None = None) -> bool:
+def media_visible(item: MediaObject, user: Viewer, *, token: str | None = None) -> bool:
     """May ``user`` (anonymous: ``None`` or AnonymousUser) fetch this file? A share token opens
     the files of its own creation only."""
     if isinstance(item, Character):

@@ -144,14 +144,6 @@ def _too_large(max_side: int) -> ValidationError:
     )
 
 
-def validate_image_file(value: IO[bytes] | Any) -> None:
-    """The same checks with the default limits, shaped as a Django validator.
-
-    Usable as ``ImageField(validators=[validate_image_file])`` or on a form field.
-    """
-    validate_image_upload(value)
-
-
 def cut_out_to_store(file: IO[bytes] | Any, info: ImageInfo, *, max_height: int | None = None) -> tuple[Any, ImageInfo]:
     """What to store for a character cut-out: the upload itself when it is upright (no EXIF
     turn) and no taller than renders use; otherwise an upright copy at most ``max_height``

@@ -67,8 +67,8 @@ def _creation_page(request: HttpRequest, creation: Creation, *, shared: bool) ->
 @require_safe
 def shared(request: HttpRequest, token: str) -> HttpResponse:
     """``/s/<token>/``: no login needed; a revoked token, a private or hidden picture is 404."""
-    creation = selectors.creation_by_token(token)
-    if creation is None or not selectors.creation_visible(creation, request.user, via_share_link=True):
+    creation = selectors.creation_shared_to(request.user, token)
+    if creation is None:
         raise Http404
     return _creation_page(request, creation, shared=True)
 
@@ -76,12 +76,8 @@ def shared(request: HttpRequest, token: str) -> HttpResponse:
 @require_safe
 def detail(request: HttpRequest, creation_id: str) -> HttpResponse:
     """``/c/<id>/``: the owner's own page, and public creations for everybody."""
-    creation = (
-        Creation.objects.select_related("owner", "background__job", "remixed_from__owner")
-        .filter(id=creation_id)
-        .first()
-    )
-    if creation is None or not selectors.creation_visible(creation, request.user):
+    creation = selectors.creation_visible_to(request.user, creation_id)
+    if creation is None:
         raise Http404
     return _creation_page(request, creation, shared=False)
 
@@ -104,9 +100,7 @@ def compose(request: HttpRequest, background_id: str) -> HttpResponse:
 @require_safe
 def edit(request: HttpRequest, creation_id: str) -> HttpResponse:
     """The editor on an existing creation; only its owner may open it."""
-    creation = (
-        Creation.objects.select_related("background__job").filter(id=creation_id, owner_id=request.user.pk).first()
-    )
+    creation = selectors.creation_owned_by(request.user, creation_id)
     if creation is None:
         raise Http404
     return render(request, "gallery/compose.html", {"background": creation.background, "creation": creation})

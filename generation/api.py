@@ -18,10 +18,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from generation import selectors, services
-from generation.blocklist import blocked_phrase_in
 from generation.events import JobStatus, QueuePlace
 from generation.models import Background, GenerationJob, Style
 from generation.queueing import queue_places
+from wee_waa.api import signed_in_user
 
 MIN_SIZE, MAX_SIZE, SIZE_MULTIPLE = 64, 1024, 8
 MAX_PROMPT = 500
@@ -68,16 +68,6 @@ class JobInputSerializer(serializers.Serializer[dict[str, Any]]):
     seed = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=services.MAX_SEED - 8)
     # "style" shadows DRF Field.style (HTML hints) for type checkers only.
     style = serializers.CharField(required=False, allow_null=True, allow_blank=True)  # type: ignore[assignment]
-
-    def validate_prompt(self, value: str) -> str:
-        if blocked_phrase_in(value):
-            raise serializers.ValidationError(
-                _(
-                    "This prompt contains a word or phrase this studio does not allow. "
-                    "Please describe the scene differently."
-                )
-            )
-        return value
 
     def validate_width(self, value: int) -> int:
         return self._multiple_of_8(value)
@@ -139,11 +129,12 @@ class JobOutputSerializer(serializers.Serializer[GenerationJob]):
         return job.style.name if job.style else None
 
     def _place(self, job: GenerationJob) -> QueuePlace | None:
-        """Places are computed once per response (context "places"), not once per job."""
+        """Places are read once per response (context "places", shared by a list's items),
+        not once per job; a caller that has them already passes them in."""
         if job.status != JobStatus.QUEUED:
             return None
         if "places" not in self.context:
-            self.context["places"] = job.announced_places if job.announced_places is not None else queue_places()
+            self.context["places"] = queue_places()
         place = self.context["places"].get(job.id)
         return place[1] if place else None
 
@@ -219,10 +210,11 @@ class JobListCreateApi(APIView):
         data = JobInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            job = services.job_create(owner=request.user, **data.validated_data)
+            created = services.job_create(owner=signed_in_user(request), **data.validated_data)
         except services.QueueLimitReached as limit:
             return queue_limit_response(limit)
-        return Response(JobOutputSerializer(job).data, status=status.HTTP_201_CREATED)
+        context = {} if created.places is None else {"places": created.places}
+        return Response(JobOutputSerializer(created.job, context=context).data, status=status.HTTP_201_CREATED)
 
 
 class JobDetailApi(APIView):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from generation.events import JobStatus, QueuePlace
+from generation.events import JobStatus
 from wee_waa.ids import PUBLIC_ID_LENGTH, new_public_id
 
 
@@ -70,10 +68,6 @@ class GenerationJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-
-    # Not a column: the places in line read when the job was announced, so the response to
-    # the POST that created it need not read the whole queue a second time.
-    announced_places: dict[str, tuple[Any, QueuePlace]] | None = None
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.models import User
 from generation import runtime
-from generation.events import EventType, JobStatus
-from generation.manager.publisher import ChannelLayerPublisher
+from generation.blocklist import blocked_phrase_in
+from generation.events import JobStatus, finished_event
 from generation.manager.store import next_fair_tags
 from generation.manager.types import job_work
 from generation.metrics import JOBS_FINISHED, JOBS_REFUSED, JOBS_SUBMITTED
 from generation.models import Background, GenerationJob, Style
-from generation.queueing import announce_queue, queue_places
+from generation.queueing import Places, queue_places
 from generation.selectors import job_snapshot, style_default
 
 logger = logging.getLogger(__name__)
@@ -36,6 +39,16 @@ class QueueLimitReached(Exception):
         self.message = message
         self.limit = limit
         self.retry_after = retry_after
+
+
+@dataclass
+class JobCreated:
+    """The new job, and the places in line read when it was announced (after the commit), so
+    the answer to the request that queued it need not read the whole queue a second time.
+    ``places`` stays None while an outer transaction delays the commit."""
+
+    job: GenerationJob
+    places: Places | None = None
 
 
 class JobAlreadyFinished(Exception):
@@ -75,7 +88,7 @@ def _check_limits(owner: Any) -> None:
 
 def job_create(
     *,
-    owner: Any,
+    owner: User,
     prompt: str,
     count: int = 1,
     width: int | None = None,
@@ -83,11 +96,21 @@ def job_create(
     steps: int | None = None,
     seed: int | None = None,
     style: Style | None = None,
-) -> GenerationJob:
+) -> JobCreated:
     """Write the job ``queued`` first; the manager hears of it only after the commit, so it
-    never looks for a row that is not there yet."""
-    style = style or style_default()
+    never looks for a row that is not there yet. Every way to queue a job (the jobs API,
+    "generate similar") passes the blocklist here, so none can skip it."""
     prompt = prompt.strip()
+    if blocked_phrase_in(prompt):
+        raise ValidationError(
+            {
+                "prompt": _(
+                    "This prompt contains a word or phrase this studio does not allow. "
+                    "Please describe the scene differently."
+                )
+            }
+        )
+    style = style or style_default()
     job = GenerationJob(
         owner=owner,
         style=style,
@@ -102,24 +125,27 @@ def job_create(
         # The seed is fixed at submit time so provenance always names the seed that drew it.
         seed=seed if seed is not None else secrets.randbelow(MAX_SEED - 8),
     )
+    created = JobCreated(job)
     with transaction.atomic():
         _check_limits(owner)
         # Tagged with the owner's row locked (by _check_limits), so the owner's jobs line up.
         job.fair_tag, job.fair_finish = next_fair_tags(owner.pk, job_work(job.count, job.width, job.height, job.steps))
         job.save()
         transaction.on_commit(runtime.notify_new_job)
-        transaction.on_commit(lambda: _announce(job))
+        transaction.on_commit(lambda: _announce(created))
     JOBS_SUBMITTED.inc()
-    return job
+    return created
 
 
-def _announce(job: GenerationJob) -> None:
+def _announce(created: JobCreated) -> None:
     """Tell the owner's other tabs about the new job, and everyone whose place in line it
     changed; a lost message only delays a card."""
+    job = created.job
     try:
-        places = job.announced_places = queue_places()
-        ChannelLayerPublisher().publish(job.owner_id, dict(job_snapshot(job, places)))
-        announce_queue(places)
+        places = created.places = queue_places()
+        process = runtime.current()
+        process.publisher.publish(job.owner_id, job_snapshot(job, places))
+        process.announcer(places)
     except Exception:
         logger.exception("Could not announce job %s", job.id)
 
@@ -145,15 +171,9 @@ def job_cancel(*, job: GenerationJob) -> GenerationJob:
 def _announce_cancelled(job: GenerationJob) -> None:
     JOBS_FINISHED.labels(status=JobStatus.CANCELLED.value).inc()
     try:
-        event = {
-            "type": EventType.FINISHED.value,
-            "job_id": job.id,
-            "status": JobStatus.CANCELLED.value,
-            "error": "",
-            "images": [],
-        }
-        ChannelLayerPublisher().publish(job.owner_id, event)
-        announce_queue()
+        process = runtime.current()
+        process.publisher.publish(job.owner_id, finished_event(job_id=job.id, status=JobStatus.CANCELLED))
+        process.announcer()
     except Exception:
         logger.exception("Could not announce the cancel of job %s", job.id)
 

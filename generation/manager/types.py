@@ -10,7 +10,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-BatchKey = tuple[int, int, int, float]  # width, height, steps, guidance
+    from generation.events import JobEvent
+
+# Width, height, steps, guidance. Jobs with equal keys can share one pipeline call: the tensors
+# have one shape and the scheduler one timestep schedule; prompts and seeds are per image.
+BatchKey = tuple[int, int, int, float]
 
 
 def job_work(count: int, width: int, height: int, steps: int) -> float:
@@ -40,12 +44,6 @@ class JobSpec:
     def work(self) -> float:
         """Megapixel-steps: what the pipeline's cost grows with."""
         return job_work(self.count, self.width, self.height, self.steps)
-
-    @property
-    def batch_key(self) -> BatchKey:
-        """Jobs with equal keys can share one pipeline call: the tensors have one shape and
-        the scheduler one timestep schedule; prompts, negative prompts and seeds are per image."""
-        return (self.width, self.height, self.steps, self.guidance_scale)
 
 
 @dataclass(frozen=True)
@@ -128,4 +126,4 @@ class JobStore(Protocol):
 
 
 class EventPublisher(Protocol):
-    def publish(self, owner_id: Any, event: dict[str, Any]) -> None: ...
+    def publish(self, owner_id: Any, event: JobEvent) -> None: ...

@@ -112,3 +112,23 @@ def test_a_post_without_the_csrf_token_is_refused(alice: Any) -> None:
 
     assert response.status_code == 403
     assert GenerationJob.objects.count() == 0
+
+
+def test_queueing_a_job_reads_the_queue_once_for_the_announcement_and_the_answer(
+    alice_api: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generation import api, queueing, services
+
+    reads: list[int] = []
+
+    def counted(rate: float | None = None) -> queueing.Places:
+        reads.append(1)
+        return queueing.queue_places(rate)
+
+    monkeypatch.setattr(services, "queue_places", counted)
+    monkeypatch.setattr(api, "queue_places", counted)
+
+    response = alice_api.post("/api/v1/jobs/", {"prompt": "a lighthouse", "width": 64, "height": 64}, format="json")
+
+    assert response.status_code == 201 and response.json()["position"] == 1
+    assert len(reads) == 1

@@ -71,7 +71,7 @@ request = json.loads(sys.argv[1])
 owners = list(User.objects.order_by("username"))
 with transaction.atomic():
     jobs = [
-        services.job_create(owner=owners[n % len(owners)], prompt=f"scale-out {n}", **request["options"])
+        services.job_create(owner=owners[n % len(owners)], prompt=f"scale-out {n}", **request["options"]).job
         for n in range(request["jobs"])
     ]
 print(json.dumps([job.id for job in jobs]))
