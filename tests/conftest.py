@@ -1,12 +1,14 @@
 """Shared fixtures: users alice and bob, API clients, and the tiny pipeline built once.
 
+Only fixtures and hooks live here; helpers that tests import live in ``tests/clients.py``,
+``tests/factories.py``, ``tests/pipelines.py`` and ``tests/environment.py``.
+
 The tiny pipeline goes through the real path: built from configs, saved with
 ``save_pretrained`` into a temporary folder, loaded back with ``from_pretrained``.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +22,9 @@ from generation.manager.publisher import RecordingPublisher
 from generation.manager.store import DjangoJobStore
 from generation.manager.types import ModelStatus, Pipeline
 from generation.manager.worker import ModelManager
-
-UNDER_CI = os.environ.get("CI", "").lower() == "true"
+from tests.clients import api_client_for
+from tests.environment import UNDER_CI
+from tests.pipelines import PreloadedLoader
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -38,6 +41,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _quick_password_hashes(settings: Any) -> None:
+    """Hashing at production strength takes most of a second per user on a busy 2-core machine,
+    and most tests make two or three users. Tests about hashing set their own hasher."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
@@ -78,18 +88,6 @@ def tiny_loaded(model_cache: Path) -> tuple[Pipeline, ModelStatus]:
     return DiffusersLoader(model="tiny", device="cpu", cache_dir=model_cache).load()
 
 
-class PreloadedLoader:
-    """Hands the session's already-loaded tiny pipeline to each test's manager."""
-
-    model = "tiny"
-
-    def __init__(self, loaded: tuple[Pipeline, ModelStatus]) -> None:
-        self.loaded = loaded
-
-    def load(self) -> tuple[Pipeline, ModelStatus]:
-        return self.loaded
-
-
 @pytest.fixture
 def publisher() -> RecordingPublisher:
     return RecordingPublisher()
@@ -115,19 +113,11 @@ def bob(db: None) -> User:
     return User.objects.create_user("bob", "bob@example.com", "correct horse battery")
 
 
-def _client_for(user: User) -> APIClient:
-    client = APIClient(enforce_csrf_checks=True)
-    client.force_login(user)
-    response = client.get("/studio/")  # sets the csrftoken cookie like a browser would
-    client.credentials(HTTP_X_CSRFTOKEN=response.cookies["csrftoken"].value)
-    return client
-
-
 @pytest.fixture
 def alice_api(alice: User) -> APIClient:
-    return _client_for(alice)
+    return api_client_for(alice)
 
 
 @pytest.fixture
 def bob_api(bob: User) -> APIClient:
-    return _client_for(bob)
+    return api_client_for(bob)

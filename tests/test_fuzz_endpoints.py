@@ -37,7 +37,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from tests.conftest import UNDER_CI
+from tests.environment import UNDER_CI
 
 EXAMPLES = int(os.environ.get("WEE_WAA_FUZZ_EXAMPLES", "24"))
 # Weighted toward the methods that carry a body, and toward a signed-in user.

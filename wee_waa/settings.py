@@ -132,6 +132,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # manager, its heartbeat) meet "table is locked" at once instead of waiting their turn.
     # One per process, so two test runs side by side never share (and delete) one file.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-db-{os.getpid()}.sqlite3")}
+else:
+    # A database server too gets one test database per process (Django's default name is
+    # fixed), so two test runs against one server never create, use or drop each other's.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # One REDIS_URL: the channel layer and the cache; unset means in-process memory.

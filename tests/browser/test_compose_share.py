@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.test_studio_flow import generate, sign_up
+from tests.browser.studio import JOB_TIMEOUT_MS, generate, sign_up
 
 pytestmark = pytest.mark.browser
 
@@ -15,9 +15,11 @@ pytestmark = pytest.mark.browser
 def keep_a_background(page: Any) -> None:
     generate(page, "a quiet meadow for friends", count=1, size=256, steps=4)
     card = page.locator(".job-card").first
-    card.locator("img.candidate").first.wait_for(timeout=120_000)
+    card.locator("img.candidate").first.wait_for(timeout=JOB_TIMEOUT_MS)
     card.locator("button.keep").first.click()
-    page.wait_for_function("document.querySelector('button.keep').disabled === true")
+    # The button turns "kept" when the server has said yes (it is disabled already while asking).
+    card.locator("button.keep.is-kept").wait_for()
+    assert card.locator("button.keep").first.is_disabled()
 
 
 def box_of(locator: Any) -> dict[str, float]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
-import secrets
 from typing import Any
 
 import pytest
+
+from tests.browser.studio import JOB_TIMEOUT_MS, generate, sign_up
 
 pytestmark = pytest.mark.browser
 
@@ -22,35 +22,16 @@ new MutationObserver((records) => {
 """
 
 
-def sign_up(page: Any, base: str) -> str:
-    username = f"user{secrets.token_hex(4)}"
-    page.goto(f"{base}/accounts/signup/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password1]", "a long enough secret")
-    page.fill("input[name=password2]", "a long enough secret")
-    page.locator("form button[type=submit], form input[type=submit]").last.click()
-    page.wait_for_url(re.compile(r".*/studio/$"))
-    return username
-
-
-def generate(page: Any, prompt: str, *, count: int, size: int, steps: int) -> None:
-    page.fill("#prompt", prompt)
-    page.select_option("#count", str(count))
-    page.locator("#advanced").evaluate("(d) => d.open = true")
-    page.select_option("#size", str(size))
-    page.fill("#steps", str(steps))
-    page.click("#generate")
-
-
 def test_a_new_user_generates_keeps_and_finds_it_in_the_gallery(page: Any, live_server_url: str) -> None:
     sign_up(page, live_server_url)
     page.wait_for_function("document.querySelector('#jobs') !== null")
     page.evaluate(WATCH_PROGRESS)
 
-    generate(page, "Springfield at sunset, snowy street", count=2, size=256, steps=30)
+    # The smallest size the studio offers; four steps are enough for the bar to stop between.
+    generate(page, "Springfield at sunset, snowy street", count=2, size=256, steps=4)
 
     card = page.locator(".job-card").first
-    card.locator("img.candidate").nth(1).wait_for()
+    card.locator("img.candidate").nth(1).wait_for(timeout=JOB_TIMEOUT_MS)
     assert card.get_attribute("data-status") == "succeeded"
     seen = page.evaluate("window.__progress")
     assert any(0 < value < 100 for value in seen), seen  # it moved, not just jumped to the end
@@ -58,17 +39,22 @@ def test_a_new_user_generates_keeps_and_finds_it_in_the_gallery(page: Any, live_
     assert seen == sorted(seen)
 
     card.locator("button.keep").first.click()
-    page.wait_for_function("document.querySelector('button.keep').disabled === true")
+    # The button turns "kept" when the server has said yes (it is disabled already while asking).
+    card.locator("button.keep.is-kept").wait_for()
+    assert card.locator("button.keep").first.is_disabled()
 
     page.goto(f"{live_server_url}/gallery/")
     image = page.locator("img[alt*='Springfield at sunset']")
     assert image.count() == 1
+    # The page's load event does not wait for a lazy image: wait for this one to arrive.
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle())
     assert image.evaluate("(img) => img.complete && img.naturalWidth") == 256
 
 
 def test_reloading_mid_job_shows_the_true_state_and_keeps_following(page: Any, live_server_url: str) -> None:
     sign_up(page, live_server_url)
-    generate(page, "a long slow harbour scene", count=2, size=512, steps=50)
+    # Long enough to reload while it runs, on a quick machine too; small enough for a busy one.
+    generate(page, "a long slow harbour scene", count=2, size=256, steps=30)
     page.wait_for_selector(".job-card[data-status=running]")
     page.wait_for_function(
         "Number(document.querySelector('.job-card [role=progressbar]').getAttribute('aria-valuenow')) > 0"
@@ -79,6 +65,6 @@ def test_reloading_mid_job_shows_the_true_state_and_keeps_following(page: Any, l
     card = page.locator(".job-card").first
     status = card.get_attribute("data-status", timeout=10_000)
     assert status in ("running", "succeeded")
-    card.locator("img.candidate").nth(1).wait_for(timeout=120_000)
+    card.locator("img.candidate").nth(1).wait_for(timeout=JOB_TIMEOUT_MS)
     assert card.get_attribute("data-status") == "succeeded"
     assert card.locator("[role=progressbar]").get_attribute("aria-valuenow") == "100"

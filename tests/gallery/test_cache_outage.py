@@ -13,7 +13,7 @@ from accounts.models import User
 from gallery import services
 from gallery.models import Like, Report
 from generation.models import Background
-from tests.conftest import _client_for
+from tests.clients import api_client_for
 from tests.factories import drawn_background
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +48,7 @@ def test_likes_and_reports_work_while_the_cache_is_down(
     alice: Any, bob: Any, background: Background, dead_cache: None
 ) -> None:
     made = services.creation_create(owner=alice, background=background, layers=[], visibility="public")
-    api = _client_for(bob)
+    api = api_client_for(bob)
 
     liked = api.post(f"/api/v1/creations/{made.id}/like/", {"liked": True}, format="json")
     reported = api.post(f"/api/v1/creations/{made.id}/report/", {"reason": "spam"}, format="json")
@@ -69,6 +69,8 @@ def test_signing_up_works_while_the_cache_is_down(dead_cache: None) -> None:
 
 
 def test_composing_works_while_the_cache_is_down(alice: Any, background: Background, dead_cache: None) -> None:
-    response = _client_for(alice).post("/api/v1/creations/", {"background": background.id, "layers": []}, format="json")
+    response = api_client_for(alice).post(
+        "/api/v1/creations/", {"background": background.id, "layers": []}, format="json"
+    )
 
     assert response.status_code == 201

@@ -16,9 +16,8 @@ from PIL import Image, ImageChops
 from gallery import services
 from gallery.compositing import WORKING_HEIGHT, CutOut, Layer, parse_layers, render, upright
 from gallery.models import Character, Creation
-from generation.manager.worker import ModelManager
 from generation.models import Background
-from tests.factories import queue_job
+from tests.factories import drawn_background
 
 BLUE, RED, GREEN = (0, 0, 255, 255), (255, 0, 0, 255), (0, 255, 0, 255)
 
@@ -97,10 +96,8 @@ def stored_character(name: str, art: Image.Image) -> Character:
 
 
 @pytest.fixture
-def background(alice: Any, manager: ModelManager) -> Background:
-    queue_job(alice, width=128, height=96, seed=5)
-    manager.run_once()
-    return Background.objects.get(job__owner=alice)
+def background(alice: Any) -> Background:
+    return drawn_background(alice, kept=False, width=128, height=96, seed=5)
 
 
 @pytest.mark.django_db

@@ -16,18 +16,14 @@ from hypothesis import strategies as st
 from gallery import services
 from gallery.models import Creation
 from gallery.pagination import ORDERINGS, decode_cursor, keyset_page
-from generation.manager.worker import ModelManager
-from generation.models import Background
-from tests.factories import queue_job
+from tests.factories import drawn_background
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def thirteen(alice: Any, manager: ModelManager) -> list[Creation]:
-    queue_job(alice, width=64, height=64)
-    manager.run_once()
-    background = Background.objects.get(job__owner=alice)
+def thirteen(alice: Any) -> list[Creation]:
+    background = drawn_background(alice, kept=False)
     made = [
         services.creation_create(owner=alice, background=background, layers=[], visibility="public") for _ in range(13)
     ]

@@ -3,24 +3,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
-from generation.manager.worker import ModelManager
 from generation.models import Background
-from tests.factories import queue_job
+from tests.factories import drawn_background
 
 pytestmark = pytest.mark.django_db
 
 
-def _keep_all(owner: Any, manager: ModelManager, count: int) -> list[Background]:
-    for n in range(count):
-        queue_job(owner, prompt=f"scene {n}")
-    manager.run_until_idle()
-    kept = list(Background.objects.filter(job__owner=owner).order_by("job__created_at"))
-    for image in kept:
-        image.kept_at = timezone.now()
-        image.save(update_fields=["kept_at"])
-    return kept
+def _keep_all(owner: Any, count: int) -> list[Background]:
+    return [drawn_background(owner, prompt=f"scene {n}", kept=True) for n in range(count)]
 
 
 def test_an_empty_gallery_points_to_the_studio(client: Any, alice: Any) -> None:
@@ -33,13 +24,10 @@ def test_an_empty_gallery_points_to_the_studio(client: Any, alice: Any) -> None:
     assert list(response.context["page"]) == []
 
 
-def test_the_gallery_shows_kept_backgrounds_newest_first_with_provenance(
-    client: Any, alice: Any, bob: Any, manager: ModelManager
-) -> None:
-    mine = _keep_all(alice, manager, 2)
-    _keep_all(bob, manager, 1)
-    queue_job(alice, prompt="not kept")
-    manager.run_until_idle()
+def test_the_gallery_shows_kept_backgrounds_newest_first_with_provenance(client: Any, alice: Any, bob: Any) -> None:
+    mine = _keep_all(alice, 2)
+    _keep_all(bob, 1)
+    drawn_background(alice, prompt="not kept", kept=False)
     client.force_login(alice)
 
     response = client.get("/gallery/")
@@ -51,9 +39,8 @@ def test_the_gallery_shows_kept_backgrounds_newest_first_with_provenance(
     assert "Springfield-style cartoon" in html
 
 
-def test_the_gallery_is_paginated(client: Any, alice: Any, manager: ModelManager, settings: Any) -> None:
-    settings.WEE_WAA_MAX_UNFINISHED_PER_USER = 20
-    _keep_all(alice, manager, 13)
+def test_the_gallery_is_paginated(client: Any, alice: Any) -> None:
+    _keep_all(alice, 13)
     client.force_login(alice)
 
     first, second = client.get("/gallery/"), client.get("/gallery/?page=2")

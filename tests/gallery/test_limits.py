@@ -8,27 +8,20 @@ from typing import Any
 
 import pytest
 from django.core.files.storage import default_storage
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from gallery import limits
 from gallery.models import Creation
-from generation.manager.worker import ModelManager
 from generation.models import Background
-from tests.factories import queue_job
+from tests.factories import drawn_backgrounds
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def candidates(alice: Any, manager: ModelManager) -> list[Background]:
+def candidates(alice: Any) -> list[Background]:
     """Two pictures from one job; the first is kept, so alice stores one picture."""
-    queue_job(alice, count=2)
-    manager.run_once()
-    images = list(Background.objects.filter(job__owner=alice).order_by("index"))
-    Background.objects.filter(id=images[0].id).update(kept_at=timezone.now())
-    images[0].refresh_from_db()
-    return images
+    return drawn_backgrounds(alice, count=2, kept=True)
 
 
 @pytest.fixture

@@ -18,9 +18,8 @@ from accounts.models import User
 from gallery import services
 from gallery.media import media_url
 from gallery.models import Character, Creation
-from generation.manager.worker import ModelManager
 from generation.models import Background
-from tests.factories import queue_job
+from tests.factories import drawn_background
 
 pytestmark = pytest.mark.django_db
 
@@ -59,10 +58,8 @@ def carol(db: None) -> User:
 
 
 @pytest.fixture
-def drawn(alice: Any, manager: ModelManager) -> Background:
-    queue_job(alice, width=64, height=64)
-    manager.run_once()
-    return Background.objects.get(job__owner=alice)
+def drawn(alice: Any) -> Background:
+    return drawn_background(alice, kept=False)
 
 
 def kept(background: Background) -> Background:

@@ -15,18 +15,15 @@ from gallery import services
 from gallery.media import media_url
 from gallery.models import Creation, ModerationLog, Report
 from generation.events import JobStatus
-from generation.manager.worker import ModelManager
-from generation.models import Background, GenerationJob
-from tests.factories import queue_job
+from generation.models import GenerationJob
+from tests.factories import drawn_background, queue_job
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def reported(alice: Any, bob: Any, manager: ModelManager) -> Report:
-    queue_job(alice, prompt="a quiet lake at dawn")
-    manager.run_once()
-    background = Background.objects.get(job__owner=alice)
+def reported(alice: Any, bob: Any) -> Report:
+    background = drawn_background(alice, kept=False, prompt="a quiet lake at dawn")
     creation = services.creation_create(owner=alice, background=background, layers=[], visibility="public")
     return services.creation_report(reporter=bob, creation=creation, reason="I do not like it")
 
@@ -73,15 +70,6 @@ def test_the_audit_trail_cannot_be_edited(admin_client: Client, admin_user: User
 # ---- Users: deletion and bans from the user admin -----------------------------------------
 
 
-def _drawn(owner: Any, manager: ModelManager) -> Background:
-    queue_job(owner)
-    manager.run_once()
-    background = Background.objects.get(job__owner=owner)
-    background.kept_at = background.created_at
-    background.save(update_fields=["kept_at"])
-    return background
-
-
 def _files(*creations: Creation) -> list[str]:
     return [name for creation in creations for name in (creation.image.name, creation.thumbnail.name)]
 
@@ -90,11 +78,10 @@ def test_deleting_a_user_in_the_admin_takes_their_pictures_the_remixes_drawn_on_
     admin_client: Client,
     alice: Any,
     bob: Any,
-    manager: ModelManager,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    alices = services.creation_create(owner=alice, background=_drawn(alice, manager), layers=[], visibility="public")
-    bobs = services.creation_create(owner=bob, background=_drawn(bob, manager), layers=[], visibility="public")
+    alices = services.creation_create(owner=alice, background=drawn_background(alice), layers=[], visibility="public")
+    bobs = services.creation_create(owner=bob, background=drawn_background(bob), layers=[], visibility="public")
     remix_by_bob = services.creation_remix(owner=bob, source=alices)  # on alice's background: goes
     remix_by_alice = services.creation_remix(owner=alice, source=bobs)  # alice's own: goes
     gone = [*_files(alices, remix_by_bob, remix_by_alice), alices.background.image.name]
@@ -176,9 +163,9 @@ async def test_a_ban_from_the_user_admin_closes_the_users_open_websockets(alice:
 
 
 def test_the_creation_admin_shows_lineage_read_only_and_no_private_thumbnail(
-    admin_client: Client, alice: Any, bob: Any, manager: ModelManager
+    admin_client: Client, alice: Any, bob: Any
 ) -> None:
-    source = services.creation_create(owner=alice, background=_drawn(alice, manager), layers=[], visibility="public")
+    source = services.creation_create(owner=alice, background=drawn_background(alice), layers=[], visibility="public")
     remix = services.creation_remix(owner=bob, source=source)  # private
 
     page = admin_client.get(f"/admin/gallery/creation/{remix.id}/change/").content.decode()

@@ -18,30 +18,27 @@ from gallery import services
 from gallery.media import media_url
 from gallery.models import Character, Creation, ModerationLog
 from generation.events import JobStatus
-from generation.manager.worker import ModelManager
-from generation.models import Background, GenerationJob
-from tests.conftest import _client_for
-from tests.factories import queue_job
+from generation.models import GenerationJob
+from tests.clients import api_client_for
+from tests.factories import drawn_background
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def source(alice: Any, manager: ModelManager) -> Creation:
-    queue_job(alice, prompt="a windy pier", width=64, height=64)
-    manager.run_once()
+def source(alice: Any) -> Creation:
+    background = drawn_background(alice, kept=False, prompt="a windy pier")
     buffer = io.BytesIO()
     Image.new("RGBA", (8, 8), (255, 0, 0, 255)).save(buffer, format="PNG")
     character = Character(slug="dot", name="Dot", width=8, height=8)
     character.image.save("dot.png", ContentFile(buffer.getvalue()), save=False)
     character.save()
     layers = [{"character": character.id, "x": 0.3, "y": 0.6, "scale": 0.25, "flip": True, "z": 1}]
-    background = Background.objects.get(job__owner=alice)
     return services.creation_create(owner=alice, background=background, layers=layers, visibility="public")
 
 
 def test_a_remix_copies_background_and_layers_and_names_its_source(bob: Any, source: Creation) -> None:
-    response = _client_for(bob).post(f"/api/v1/creations/{source.id}/remix/", {}, format="json")
+    response = api_client_for(bob).post(f"/api/v1/creations/{source.id}/remix/", {}, format="json")
 
     assert response.status_code == 201
     remix = Creation.objects.get(id=response.json()["id"])
@@ -56,12 +53,12 @@ def test_a_remix_copies_background_and_layers_and_names_its_source(bob: Any, sou
 def test_a_private_creation_cannot_be_remixed_by_others(bob: Any, source: Creation) -> None:
     services.creation_visibility_set(creation=source, visibility="private")
 
-    assert _client_for(bob).post(f"/api/v1/creations/{source.id}/remix/", {}, format="json").status_code == 404
+    assert api_client_for(bob).post(f"/api/v1/creations/{source.id}/remix/", {}, format="json").status_code == 404
 
 
 def test_an_unlisted_creation_is_remixed_with_its_link_token(bob: Any, source: Creation) -> None:
     services.creation_visibility_set(creation=source, visibility="unlisted")
-    api = _client_for(bob)
+    api = api_client_for(bob)
 
     assert api.post(f"/api/v1/creations/{source.id}/remix/", {}, format="json").status_code == 404
     with_token = api.post(f"/api/v1/creations/{source.id}/remix/", {"token": source.share_token}, format="json")
@@ -69,7 +66,7 @@ def test_an_unlisted_creation_is_remixed_with_its_link_token(bob: Any, source: C
 
 
 def test_generate_similar_queues_the_prompt_again_with_a_new_seed(bob: Any, source: Creation) -> None:
-    response = _client_for(bob).post(f"/api/v1/creations/{source.id}/generate-similar/", {}, format="json")
+    response = api_client_for(bob).post(f"/api/v1/creations/{source.id}/generate-similar/", {}, format="json")
 
     assert response.status_code == 201
     job = GenerationJob.objects.get(id=response.json()["job"])
@@ -136,12 +133,12 @@ def test_a_hidden_creation_cannot_be_remixed_not_even_by_its_owner(
     services.creation_moderate(actor=carol, creation=source, hide=True)
     url = f"/api/v1/creations/{source.id}/remix/"
 
-    by_owner = _client_for(alice).post(url, {}, format="json")
+    by_owner = api_client_for(alice).post(url, {}, format="json")
 
     assert by_owner.status_code == 400
     assert "Moderators hid this picture, so it cannot be remixed." in by_owner.json()["detail"]
-    assert _client_for(bob).post(url, {}, format="json").status_code == 404
-    assert _client_for(carol).post(url, {}, format="json").status_code == 400  # staff see it, to moderate
+    assert api_client_for(bob).post(url, {}, format="json").status_code == 404
+    assert api_client_for(carol).post(url, {}, format="json").status_code == 400  # staff see it, to moderate
     assert Creation.objects.count() == 1
     assert 'id="remix"' not in browser(alice).get(f"/c/{source.id}/").content.decode()
 
@@ -167,7 +164,7 @@ def test_a_remix_made_through_an_unlisted_link_stays_private_until_the_source_is
     alice: Any, bob: Any, source: Creation
 ) -> None:
     services.creation_visibility_set(creation=source, visibility="unlisted")
-    api = _client_for(bob)
+    api = api_client_for(bob)
     made = api.post(f"/api/v1/creations/{source.id}/remix/", {"token": source.share_token}, format="json")
     assert made.status_code == 201 and made.json()["visibility"] == "private"
     url = f"/api/v1/creations/{made.json()['id']}/"

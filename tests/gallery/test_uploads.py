@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageFile
 
 from gallery.models import Character
-from gallery.uploads import cut_out_to_store, validate_image_file, validate_image_upload
+from gallery.uploads import cut_out_to_store, validate_image_upload
 
 
 def _encoded(image: Any, format: str) -> bytes:
@@ -135,10 +135,10 @@ def test_the_size_limit_can_be_lowered() -> None:
     assert _refusal(_noise_png(64), max_bytes=1000).code == "too_big"
 
 
-def test_the_validator_works_on_a_field_value() -> None:
-    validate_image_file(_upload(_encoded(_cut_out(), "PNG")))
+def test_an_uploaded_file_is_checked_with_the_default_limits() -> None:
+    validate_image_upload(_upload(_encoded(_cut_out(), "PNG")))
     with pytest.raises(ValidationError):
-        validate_image_file(_upload(b"nope"))
+        validate_image_upload(_upload(b"nope"))
 
 
 # The admin's form uses the same checks.

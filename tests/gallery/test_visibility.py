@@ -11,19 +11,16 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from gallery import services
 from gallery.models import Creation, Like, ModerationLog, Report
-from generation.manager.worker import ModelManager
 from generation.models import Background
-from tests.conftest import _client_for
-from tests.factories import queue_job
+from tests.clients import api_client_for
+from tests.factories import drawn_background
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def background(alice: Any, manager: ModelManager) -> Background:
-    queue_job(alice, width=64, height=64)
-    manager.run_once()
-    return Background.objects.get(job__owner=alice)
+def background(alice: Any) -> Background:
+    return drawn_background(alice, kept=False)
 
 
 @pytest.fixture
@@ -91,7 +88,7 @@ def test_a_revoked_link_stops_working_and_the_new_one_works(alice: Any, backgrou
     made = creation(alice, background, "unlisted")
     old = made.share_token
 
-    response = _client_for(alice).post(f"/api/v1/creations/{made.id}/share-link/")
+    response = api_client_for(alice).post(f"/api/v1/creations/{made.id}/share-link/")
 
     assert response.status_code == 200
     assert browser(None).get(f"/s/{old}/").status_code == 404
@@ -116,7 +113,7 @@ def test_only_the_owner_can_change_or_see_a_private_creation(
 ) -> None:
     made = creation(alice, background, "private")
 
-    response = getattr(_client_for(bob), method)(f"/api/v1/creations/{made.id}/{suffix}", body, format="json")
+    response = getattr(api_client_for(bob), method)(f"/api/v1/creations/{made.id}/{suffix}", body, format="json")
 
     assert response.status_code == 404
     made.refresh_from_db()
@@ -125,7 +122,7 @@ def test_only_the_owner_can_change_or_see_a_private_creation(
 
 def test_the_owner_edits_title_and_visibility_and_deletes(alice: Any, background: Background) -> None:
     made = creation(alice, background, "private")
-    api = _client_for(alice)
+    api = api_client_for(alice)
 
     changed = api.patch(f"/api/v1/creations/{made.id}/", {"title": "Snow day", "visibility": "public"}, format="json")
 
@@ -149,7 +146,7 @@ def test_explore_and_profiles_list_only_visible_public_creations(alice: Any, bob
 
 def test_likes_count_once_per_user_and_need_a_login(alice: Any, bob: Any, background: Background) -> None:
     made = creation(alice, background, "public")
-    api = _client_for(bob)
+    api = api_client_for(bob)
 
     assert api.post(f"/api/v1/creations/{made.id}/like/", {"liked": True}, format="json").json()["like_count"] == 1
     assert api.post(f"/api/v1/creations/{made.id}/like/", {"liked": True}, format="json").json()["like_count"] == 1
@@ -161,12 +158,12 @@ def test_likes_count_once_per_user_and_need_a_login(alice: Any, bob: Any, backgr
 def test_an_unlisted_creation_cannot_be_liked(alice: Any, bob: Any, background: Background) -> None:
     made = creation(alice, background, "unlisted")
 
-    assert _client_for(bob).post(f"/api/v1/creations/{made.id}/like/").status_code == 404
+    assert api_client_for(bob).post(f"/api/v1/creations/{made.id}/like/").status_code == 404
 
 
 def test_reports_need_a_login_and_are_rate_limited(alice: Any, bob: Any, background: Background) -> None:
     made = creation(alice, background, "public")
-    api = _client_for(bob)
+    api = api_client_for(bob)
     url = f"/api/v1/creations/{made.id}/report/"
 
     assert APIClient().post(url, {"reason": "spam"}, format="json").status_code == 403
@@ -181,7 +178,7 @@ def test_report_then_hide_then_404_with_an_audit_trail(
     alice: Any, bob: Any, carol: Any, background: Background
 ) -> None:
     made = creation(alice, background, "public")
-    _client_for(bob).post(f"/api/v1/creations/{made.id}/report/", {"reason": "not nice"}, format="json")
+    api_client_for(bob).post(f"/api/v1/creations/{made.id}/report/", {"reason": "not nice"}, format="json")
 
     services.creation_moderate(actor=carol, creation=made, hide=True, note="reported")
 
@@ -208,7 +205,7 @@ def test_a_banned_user_cannot_log_in_and_their_public_pictures_disappear(
 def test_guessed_ids_and_tokens_are_404(bob: Any, db: None) -> None:
     assert browser(bob).get("/c/not-a-real-id/").status_code == 404
     assert browser(None).get("/s/guessed-token-0000000000000000/").status_code == 404
-    assert _client_for(bob).get("/api/v1/creations/nope/").status_code == 404
+    assert api_client_for(bob).get("/api/v1/creations/nope/").status_code == 404
 
 
 def test_only_the_owner_opens_the_editor_on_a_kept_background_or_a_creation(
@@ -230,11 +227,11 @@ def test_a_creation_can_only_be_made_from_ones_own_kept_background(
 ) -> None:
     body = {"background": background.id, "layers": []}
 
-    assert _client_for(alice).post("/api/v1/creations/", body, format="json").status_code == 404  # not kept yet
+    assert api_client_for(alice).post("/api/v1/creations/", body, format="json").status_code == 404  # not kept yet
     background.kept_at = background.created_at
     background.save()
-    assert _client_for(bob).post("/api/v1/creations/", body, format="json").status_code == 404
-    created = _client_for(alice).post("/api/v1/creations/", body, format="json")
+    assert api_client_for(bob).post("/api/v1/creations/", body, format="json").status_code == 404
+    created = api_client_for(alice).post("/api/v1/creations/", body, format="json")
     assert created.status_code == 201
     assert created.json()["visibility"] == "private"
 
@@ -244,7 +241,7 @@ def test_the_editor_lists_the_active_characters(alice: Any, db: None) -> None:
 
     ensure_characters()
 
-    characters = _client_for(alice).get("/api/v1/characters/").json()
+    characters = api_client_for(alice).get("/api/v1/characters/").json()
 
     assert len(characters) >= 6
     assert {"id", "name", "image", "width", "height", "default_scale"} <= set(characters[0])
@@ -252,7 +249,7 @@ def test_the_editor_lists_the_active_characters(alice: Any, db: None) -> None:
 
 def test_likes_are_rate_limited(alice: Any, bob: Any, background: Background) -> None:
     made = creation(alice, background, "public")
-    api = _client_for(bob)
+    api = api_client_for(bob)
 
     statuses = [
         api.post(f"/api/v1/creations/{made.id}/like/", {"liked": n % 2 == 0}, format="json").status_code

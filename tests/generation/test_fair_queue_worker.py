@@ -21,8 +21,8 @@ from generation.manager.types import ModelStatus, Pipeline, Slot, StepCallback
 from generation.manager.worker import ModelManager
 from generation.models import GenerationJob
 from generation.queueing import QueueAnnouncer, queue_places
-from tests.conftest import PreloadedLoader
 from tests.factories import queue_job
+from tests.pipelines import PreloadedLoader
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,8 @@ from generation.manager.publisher import RecordingPublisher
 from generation.manager.store import DjangoJobStore
 from generation.manager.worker import ModelManager
 from generation.models import GenerationJob
-from tests.conftest import PreloadedLoader
 from tests.factories import queue_job
+from tests.pipelines import PreloadedLoader
 
 pytestmark = pytest.mark.django_db
 
