@@ -19,3 +19,8 @@ urlpatterns = [
 
 # Every picture file through one view that asks who may see it (local, X-Accel-Redirect or S3).
 urlpatterns.append(re_path(rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<name>.+)$", serve_media))
+
+handler400 = "wee_waa.errors.bad_request"
+handler403 = "wee_waa.errors.permission_denied"
+handler404 = "wee_waa.errors.page_not_found"
+handler500 = "wee_waa.errors.server_error"
