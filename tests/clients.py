@@ -5,6 +5,7 @@ test that imports one gets a second copy of the module under another name."""
 
 from __future__ import annotations
 
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -16,4 +17,12 @@ def api_client_for(user: User) -> APIClient:
     client.force_login(user)
     response = client.get("/studio/")  # sets the csrftoken cookie like a browser would
     client.credentials(HTTP_X_CSRFTOKEN=response.cookies["csrftoken"].value)
+    return client
+
+
+def page_client_for(user: User | None) -> Client:
+    """A plain page client, signed in as ``user`` (anonymous for None)."""
+    client = Client()
+    if user is not None:
+        client.force_login(user)
     return client

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 from django.core.files.storage import default_storage
-from django.test import Client
 
 from accounts.models import User
 from gallery import services
 from gallery.media import media_url
 from gallery.models import Character, Creation
 from generation.models import Background
+from tests.clients import page_client_for
 from tests.factories import drawn_background
 
 pytestmark = pytest.mark.django_db
@@ -68,13 +68,6 @@ def kept(background: Background) -> Background:
     return background
 
 
-def browser(user: Any | None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
-
-
 def put_in_state(state: str, background: Background, carol: Any) -> tuple[Creation | None, str]:
     """The state's creation (none for a candidate) and the token a link holder would have."""
     if state == "candidate not kept":
@@ -107,13 +100,18 @@ def file_name(kind: str, creation: Creation | None, background: Background) -> s
 def test_every_file_kind_answers_each_viewer_as_the_pages_do(
     alice: Any, bob: Any, carol: Any, drawn: Background, kind: str, state: str, expected: tuple[int, ...]
 ) -> None:
-    owner_client = browser(alice)  # logged in before any ban, as a banned user's old tab would be
+    owner_client = page_client_for(alice)  # logged in before any ban, as a banned user's old tab would be
     creation, token = put_in_state(state, drawn, carol)
     url = media_url(file_name(kind, creation, drawn))
-    clients = {"owner": owner_client, "other": browser(bob), "anonymous": browser(None), "staff": browser(carol)}
+    clients = {
+        "owner": owner_client,
+        "other": page_client_for(bob),
+        "anonymous": page_client_for(None),
+        "staff": page_client_for(carol),
+    }
 
     got = {viewer: clients[viewer].get(url).status_code for viewer in VIEWERS[:4]}
-    got["token"] = browser(None).get(media_url(file_name(kind, creation, drawn), token=token)).status_code
+    got["token"] = page_client_for(None).get(media_url(file_name(kind, creation, drawn), token=token)).status_code
 
     assert tuple(got[viewer] for viewer in VIEWERS) == expected, got
 
@@ -130,7 +128,7 @@ def test_a_character_cut_out_is_for_everyone_while_active_and_for_staff_always(
     Character.objects.filter(id=character.id).update(is_active=active)
     url = media_url(character.image.name)
 
-    got = tuple(browser(user).get(url).status_code for user in (alice, bob, None, carol))
+    got = tuple(page_client_for(user).get(url).status_code for user in (alice, bob, None, carol))
 
     assert got == expected
 
@@ -150,7 +148,7 @@ def test_a_takedown_makes_every_old_file_url_404_at_once(
 ) -> None:
     made = services.creation_create(owner=alice, background=kept(drawn), layers=[], visibility="unlisted")
     with_token = [media_url(name, token=made.share_token) for name in (made.image.name, made.thumbnail.name)]
-    viewer = browser(None)
+    viewer = page_client_for(None)
     assert [viewer.get(url).status_code for url in with_token] == [OK, OK]
 
     CHANGES[change](made, carol)
@@ -162,8 +160,8 @@ def test_public_files_are_revalidated_and_private_ones_never_stored(alice: Any, 
     public = services.creation_create(owner=alice, background=kept(drawn), layers=[], visibility="public")
     private = services.creation_create(owner=alice, background=drawn, layers=[])
 
-    public_response = browser(None).get(media_url(public.image.name))
-    private_response = browser(alice).get(media_url(private.image.name))
+    public_response = page_client_for(None).get(media_url(public.image.name))
+    private_response = page_client_for(alice).get(media_url(private.image.name))
 
     assert public_response["Cache-Control"] == "public, no-cache"
     assert private_response["Cache-Control"] == "private, no-store"
@@ -174,8 +172,8 @@ def test_public_files_are_revalidated_and_private_ones_never_stored(alice: Any, 
 def test_head_answers_like_get_without_a_body_and_404_for_the_unseen(alice: Any, drawn: Background) -> None:
     made = services.creation_create(owner=alice, background=kept(drawn), layers=[])
 
-    mine = browser(alice).head(media_url(made.thumbnail.name))
-    theirs = browser(None).head(media_url(made.thumbnail.name))
+    mine = page_client_for(alice).head(media_url(made.thumbnail.name))
+    theirs = page_client_for(None).head(media_url(made.thumbnail.name))
 
     assert (mine.status_code, mine["Content-Type"], int(mine["Content-Length"])) == (
         OK,
@@ -189,24 +187,24 @@ def test_head_answers_like_get_without_a_body_and_404_for_the_unseen(alice: Any,
 def test_a_conditional_get_is_304_for_a_viewer_and_still_404_for_others(alice: Any, drawn: Background) -> None:
     made = services.creation_create(owner=alice, background=kept(drawn), layers=[])
     url = media_url(made.image.name)
-    last_modified = browser(alice).get(url)["Last-Modified"]
+    last_modified = page_client_for(alice).get(url)["Last-Modified"]
 
-    assert browser(alice).get(url, headers={"if-modified-since": last_modified}).status_code == 304
-    assert browser(None).get(url, headers={"if-modified-since": last_modified}).status_code == GONE
+    assert page_client_for(alice).get(url, headers={"if-modified-since": last_modified}).status_code == 304
+    assert page_client_for(None).get(url, headers={"if-modified-since": last_modified}).status_code == GONE
 
 
 def test_behind_nginx_the_app_answers_with_x_accel_redirect(alice: Any, drawn: Background, settings: Any) -> None:
     settings.WEE_WAA_MEDIA_ACCEL_PREFIX = "/protected-media/"
     made = services.creation_create(owner=alice, background=kept(drawn), layers=[])
 
-    mine = browser(alice).get(media_url(made.image.name))
-    head = browser(alice).head(media_url(made.image.name))
+    mine = page_client_for(alice).get(media_url(made.image.name))
+    head = page_client_for(alice).head(media_url(made.image.name))
 
     assert mine.status_code == OK
     assert mine["X-Accel-Redirect"] == f"/protected-media/{made.image.name}"
     assert (mine["Content-Type"], mine["Cache-Control"], mine.content) == ("image/png", "private, no-store", b"")
     assert head["X-Accel-Redirect"] == mine["X-Accel-Redirect"]
-    assert browser(None).get(media_url(made.image.name)).status_code == GONE  # nginx is never told
+    assert page_client_for(None).get(media_url(made.image.name)).status_code == GONE  # nginx is never told
 
 
 def test_on_s3_a_viewer_is_sent_to_a_presigned_url_that_expires_soon(
@@ -230,14 +228,14 @@ def test_on_s3_a_viewer_is_sent_to_a_presigned_url_that_expires_soon(
         },
     }
 
-    mine = browser(alice).get(media_url(made.image.name))
+    mine = page_client_for(alice).get(media_url(made.image.name))
 
     assert mine.status_code == 302
     location = mine["Location"]
     assert location.startswith("http://127.0.0.1:9/wee-waa-test/creations/")
     assert "X-Amz-Expires=300" in location and "X-Amz-Signature=" in location
     assert mine["Cache-Control"] == "private, no-store"
-    assert browser(None).get(media_url(made.image.name)).status_code == GONE
+    assert page_client_for(None).get(media_url(made.image.name)).status_code == GONE
 
 
 def test_the_media_settings_are_read_from_the_environment_and_checked() -> None:
@@ -275,7 +273,7 @@ def test_the_media_settings_are_read_from_the_environment_and_checked() -> None:
 
 def test_unknown_names_leftovers_and_traversal_are_404(alice: Any, drawn: Background) -> None:
     leftover = default_storage.save("creations/leftover.png", default_storage.open(drawn.image.name))
-    client = browser(alice)
+    client = page_client_for(alice)
 
     for url in (
         "/media/creations/nope.png",
@@ -295,11 +293,11 @@ def test_file_urls_in_pages_and_apis_all_go_through_the_media_view(
 
     api = alice_api.get(f"/api/v1/creations/{made.id}/").json()
     job = alice_api.get(f"/api/v1/jobs/{drawn.job_id}/").json()
-    shared = browser(None).get(f"/s/{made.share_token}/").content.decode()
+    shared = page_client_for(None).get(f"/s/{made.share_token}/").content.decode()
 
     assert api["image"] == f"/media/{made.image.name}" and api["thumbnail"] == f"/media/{made.thumbnail.name}"
     assert [image["url"] for image in job["images"]] == [f"/media/{drawn.image.name}"]
     token_url = media_url(made.image.name, token=made.share_token)
     assert f'src="{token_url}"' in shared
     assert f'property="og:image" content="http://testserver{token_url}"' in shared
-    assert browser(None).get(token_url).status_code == OK  # what a chat app fetching og:image gets
+    assert page_client_for(None).get(token_url).status_code == OK  # what a chat app fetching og:image gets

@@ -19,7 +19,7 @@ from gallery.media import media_url
 from gallery.models import Character, Creation, ModerationLog
 from generation.events import JobStatus
 from generation.models import GenerationJob
-from tests.clients import api_client_for
+from tests.clients import api_client_for, page_client_for
 from tests.factories import drawn_background
 
 pytestmark = pytest.mark.django_db
@@ -105,13 +105,6 @@ def dave(db: None) -> User:
     return User.objects.create_user("dave", "dave@example.com", "correct horse battery")
 
 
-def browser(user: Any | None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
-
-
 def published_remix(owner: Any, source: Creation) -> Creation:
     remix = services.creation_remix(owner=owner, source=source)
     return services.creation_visibility_set(creation=remix, visibility="public")
@@ -140,7 +133,7 @@ def test_a_hidden_creation_cannot_be_remixed_not_even_by_its_owner(
     assert api_client_for(bob).post(url, {}, format="json").status_code == 404
     assert api_client_for(carol).post(url, {}, format="json").status_code == 400  # staff see it, to moderate
     assert Creation.objects.count() == 1
-    assert 'id="remix"' not in browser(alice).get(f"/c/{source.id}/").content.decode()
+    assert 'id="remix"' not in page_client_for(alice).get(f"/c/{source.id}/").content.decode()
 
 
 def test_a_remix_credits_its_source_and_author_with_a_link_for_those_who_may_see_it(
@@ -151,12 +144,12 @@ def test_a_remix_credits_its_source_and_author_with_a_link_for_those_who_may_see
 
     assert remix.provenance["remix_of"] == source.id
     assert (remix.provenance["remix_of_title"], remix.provenance["remix_of_author"]) == ("Windy <pier>", "alice")
-    page = browser(bob).get(f"/c/{remix.id}/").content.decode()
+    page = page_client_for(bob).get(f"/c/{remix.id}/").content.decode()
     assert f'Remix of <a href="/c/{source.id}/">Windy &lt;pier&gt;</a> by alice' in page
 
     services.creation_visibility_set(creation=source, visibility="private")
 
-    page = browser(bob).get(f"/c/{remix.id}/").content.decode()
+    page = page_client_for(bob).get(f"/c/{remix.id}/").content.decode()
     assert "Remix of Windy &lt;pier&gt; by alice" in page and f'href="/c/{source.id}/"' not in page
 
 
@@ -176,7 +169,7 @@ def test_a_remix_made_through_an_unlisted_link_stays_private_until_the_source_is
     assert api.patch(url, {"visibility": "private", "title": "mine"}, format="json").status_code == 200
     assert (
         "stays private while the picture it comes from is not public"
-        in browser(bob).get(f"/c/{made.json()['id']}/").content.decode()
+        in page_client_for(bob).get(f"/c/{made.json()['id']}/").content.decode()
     )
 
     services.creation_visibility_set(creation=source, visibility="public")
@@ -199,9 +192,9 @@ def test_when_a_public_source_stops_being_public_its_remixes_disappear_for_other
         services.creation_visibility_set(creation=source, visibility=change)
 
     assert seen_by_anyone(remix) == (404, 404, False)
-    assert browser(bob).get(f"/c/{remix.id}/").status_code == 200  # the remixer keeps theirs
+    assert page_client_for(bob).get(f"/c/{remix.id}/").status_code == 200  # the remixer keeps theirs
     # ... and its background in the editor, unless it is a banned user's file (staff only).
-    assert browser(bob).get(media_url(remix.background.image.name)).status_code == (
+    assert page_client_for(bob).get(media_url(remix.background.image.name)).status_code == (
         404 if change == "owner banned" else 200
     )
 

@@ -12,7 +12,7 @@ from accounts.models import User
 from gallery import services
 from gallery.models import Creation, Like, ModerationLog, Report
 from generation.models import Background
-from tests.clients import api_client_for
+from tests.clients import api_client_for, page_client_for
 from tests.factories import drawn_background
 
 pytestmark = pytest.mark.django_db
@@ -36,13 +36,6 @@ def creation(owner: Any, background: Background, visibility: str, hidden: bool =
     return made
 
 
-def browser(user: Any | None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
-
-
 # owner, another user, anonymous, staff
 MATRIX = {
     ("private", False): {"detail": (200, 404, 404, 404), "shared": (200, 404, 404, 404)},
@@ -57,7 +50,7 @@ def test_the_visibility_matrix_holds_on_every_page(
     alice: Any, bob: Any, carol: Any, background: Background, visibility: str, hidden: bool
 ) -> None:
     made = creation(alice, background, visibility, hidden)
-    viewers = [browser(alice), browser(bob), browser(None), browser(carol)]
+    viewers = [page_client_for(alice), page_client_for(bob), page_client_for(None), page_client_for(carol)]
     urls = {"detail": f"/c/{made.id}/", "shared": f"/s/{made.share_token}/"}
 
     for page, expected in MATRIX[(visibility, hidden)].items():
@@ -68,13 +61,13 @@ def test_the_visibility_matrix_holds_on_every_page(
 def test_the_owner_of_a_hidden_picture_is_told_moderators_hid_it(alice: Any, background: Background) -> None:
     made = creation(alice, background, "public", hidden=True)
 
-    assert "Moderators hid this picture" in browser(alice).get(f"/c/{made.id}/").content.decode()
+    assert "Moderators hid this picture" in page_client_for(alice).get(f"/c/{made.id}/").content.decode()
 
 
 def test_a_shared_page_has_link_preview_tags_and_a_download_button(alice: Any, background: Background) -> None:
     made = creation(alice, background, "unlisted")
 
-    html = browser(None).get(f"/s/{made.share_token}/").content.decode()
+    html = page_client_for(None).get(f"/s/{made.share_token}/").content.decode()
 
     # The file URL carries the link's token: the owner shared the link, and chat apps fetch it.
     assert f'property="og:image" content="http://testserver/media/{made.image.name}?t={made.share_token}"' in html
@@ -91,11 +84,11 @@ def test_a_revoked_link_stops_working_and_the_new_one_works(alice: Any, backgrou
     response = api_client_for(alice).post(f"/api/v1/creations/{made.id}/share-link/")
 
     assert response.status_code == 200
-    assert browser(None).get(f"/s/{old}/").status_code == 404
+    assert page_client_for(None).get(f"/s/{old}/").status_code == 404
     made.refresh_from_db()
     assert made.share_token != old and len(made.share_token) >= 32  # 192 random bits
     assert response.json()["share_url"].endswith(f"/s/{made.share_token}/")
-    assert browser(None).get(f"/s/{made.share_token}/").status_code == 200
+    assert page_client_for(None).get(f"/s/{made.share_token}/").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -128,7 +121,7 @@ def test_the_owner_edits_title_and_visibility_and_deletes(alice: Any, background
 
     assert changed.status_code == 200
     assert (changed.json()["title"], changed.json()["visibility"]) == ("Snow day", "public")
-    assert browser(None).get(f"/c/{made.id}/").status_code == 200
+    assert page_client_for(None).get(f"/c/{made.id}/").status_code == 200
     assert api.delete(f"/api/v1/creations/{made.id}/").status_code == 204
     assert not Creation.objects.filter(id=made.id).exists()
 
@@ -139,7 +132,7 @@ def test_explore_and_profiles_list_only_visible_public_creations(alice: Any, bob
     unlisted = creation(alice, background, "unlisted")
 
     for url in ("/explore/", "/u/alice/"):
-        html = browser(bob).get(url).content.decode()
+        html = page_client_for(bob).get(url).content.decode()
         assert shown.id in html
         assert hidden.id not in html and unlisted.id not in html
 
@@ -182,8 +175,8 @@ def test_report_then_hide_then_404_with_an_audit_trail(
 
     services.creation_moderate(actor=carol, creation=made, hide=True, note="reported")
 
-    assert browser(bob).get(f"/c/{made.id}/").status_code == 404
-    assert browser(None).get(f"/s/{made.share_token}/").status_code == 404
+    assert page_client_for(bob).get(f"/c/{made.id}/").status_code == 404
+    assert page_client_for(None).get(f"/s/{made.share_token}/").status_code == 404
     assert Report.objects.get(creation=made).resolved_at is not None
     log = ModerationLog.objects.get()
     assert (log.actor, log.action, log.creation_id) == (carol, "hide", made.id)
@@ -196,15 +189,15 @@ def test_a_banned_user_cannot_log_in_and_their_public_pictures_disappear(
 
     services.user_ban(actor=carol, user=alice)
 
-    assert browser(bob).get(f"/c/{made.id}/").status_code == 404
-    assert made.id not in browser(bob).get("/explore/").content.decode()
+    assert page_client_for(bob).get(f"/c/{made.id}/").status_code == 404
+    assert made.id not in page_client_for(bob).get("/explore/").content.decode()
     assert not Client().login(username="alice", password="correct horse battery")
     assert ModerationLog.objects.get().action == "ban"
 
 
 def test_guessed_ids_and_tokens_are_404(bob: Any, db: None) -> None:
-    assert browser(bob).get("/c/not-a-real-id/").status_code == 404
-    assert browser(None).get("/s/guessed-token-0000000000000000/").status_code == 404
+    assert page_client_for(bob).get("/c/not-a-real-id/").status_code == 404
+    assert page_client_for(None).get("/s/guessed-token-0000000000000000/").status_code == 404
     assert api_client_for(bob).get("/api/v1/creations/nope/").status_code == 404
 
 
@@ -215,11 +208,11 @@ def test_only_the_owner_opens_the_editor_on_a_kept_background_or_a_creation(
     background.save()
     made = creation(alice, background, "public")
 
-    assert browser(alice).get(f"/compose/{background.id}/").status_code == 200
-    assert browser(alice).get(f"/c/{made.id}/edit/").status_code == 200
-    assert browser(bob).get(f"/compose/{background.id}/").status_code == 404
-    assert browser(bob).get(f"/c/{made.id}/edit/").status_code == 404
-    assert browser(None).get(f"/c/{made.id}/edit/").status_code == 302  # to the login page
+    assert page_client_for(alice).get(f"/compose/{background.id}/").status_code == 200
+    assert page_client_for(alice).get(f"/c/{made.id}/edit/").status_code == 200
+    assert page_client_for(bob).get(f"/compose/{background.id}/").status_code == 404
+    assert page_client_for(bob).get(f"/c/{made.id}/edit/").status_code == 404
+    assert page_client_for(None).get(f"/c/{made.id}/edit/").status_code == 302  # to the login page
 
 
 def test_a_creation_can_only_be_made_from_ones_own_kept_background(
@@ -276,7 +269,7 @@ def test_the_public_pages_answer_head_like_get(alice: Any, background: Backgroun
     services.creation_visibility_set(creation=creation(alice, background, "private"), visibility="public")
 
     for url in ("/explore/", "/u/alice/", f"/s/{made.share_token}/", "/gallery/"):
-        response = browser(alice).head(url)
+        response = page_client_for(alice).head(url)
         assert (response.status_code, response.content) == (200, b""), url
-    assert browser(None).head(f"/c/{made.id}/").status_code == 404
-    assert browser(alice).post("/explore/").status_code == 405
+    assert page_client_for(None).head(f"/c/{made.id}/").status_code == 404
+    assert page_client_for(alice).post("/explore/").status_code == 405
