@@ -18,11 +18,11 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from generation.manager.pipelines import DiffusersLoader
-from generation.manager.publisher import RecordingPublisher
 from generation.manager.store import DjangoJobStore
 from generation.manager.types import ModelStatus, Pipeline
 from generation.manager.worker import ModelManager
 from tests.clients import api_client_for
+from tests.doubles import RecordingPublisher
 from tests.environment import UNDER_CI
 from tests.pipelines import PreloadedLoader
 

@@ -156,13 +156,3 @@ class ChannelLayerPublisher:
         except Exception as exc:  # noqa: BLE001 - logged with its traceback and counted in _failed
             future.cancel()
             _failed(event, exc)
-
-
-class RecordingPublisher:
-    """Keeps every event in order; for tests and benchmarks that watch the manager directly."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[Any, JobEvent]] = []
-
-    def publish(self, owner_id: Hashable, event: JobEvent) -> None:
-        self.events.append((owner_id, event))

@@ -16,10 +16,10 @@ from PIL import Image
 from generation.events import JobStatus
 from generation.manager.batch import OOM_MESSAGE
 from generation.manager.pipelines import DiffusersLoader
-from generation.manager.publisher import RecordingPublisher
 from generation.manager.types import Pipeline, Slot, StepCallback
 from generation.manager.worker import ModelManager
 from generation.models import Background, GenerationJob
+from tests.doubles import RecordingPublisher
 from tests.factories import queue_job
 
 pytestmark = pytest.mark.django_db

@@ -10,9 +10,9 @@ from rest_framework.test import APIClient
 
 from generation import runtime, services
 from generation.events import JobStatus
-from generation.manager.publisher import RecordingPublisher
 from generation.manager.worker import ModelManager
 from generation.models import Background, GenerationJob
+from tests.doubles import RecordingPublisher
 from tests.factories import queue_job
 
 pytestmark = pytest.mark.django_db

@@ -14,10 +14,10 @@ from jsonschema import Draft202012Validator
 
 from generation import events, runtime, services
 from generation.events import CHANNEL_MESSAGE_TYPE, EventType, JobEvent, JobStatus, user_group
-from generation.manager.publisher import RecordingPublisher
 from generation.manager.worker import ModelManager
 from generation.models import GenerationJob
 from generation.selectors import job_snapshot
+from tests.doubles import RecordingPublisher
 from tests.factories import queue_job
 from tests.generation.test_consumers import connect
 

@@ -15,12 +15,12 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from generation.manager.publisher import RecordingPublisher
 from generation.manager.store import DjangoJobStore
 from generation.manager.types import ModelStatus, Pipeline, Slot, StepCallback
 from generation.manager.worker import ModelManager
 from generation.models import GenerationJob
 from generation.queueing import QueueAnnouncer, queue_places
+from tests.doubles import RecordingPublisher
 from tests.factories import queue_job
 from tests.pipelines import PreloadedLoader
 

@@ -10,10 +10,10 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from generation.events import JobStatus
-from generation.manager.publisher import RecordingPublisher
 from generation.manager.worker import ModelManager
 from generation.models import GenerationJob, GenerationWorker
 from generation.queueing import QueueAnnouncer, queue_places
+from tests.doubles import RecordingPublisher
 from tests.factories import queue_job
 
 pytestmark = pytest.mark.django_db

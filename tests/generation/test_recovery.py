@@ -9,10 +9,10 @@ import pytest
 from django.db import OperationalError
 
 from generation.events import JobStatus
-from generation.manager.publisher import RecordingPublisher
 from generation.manager.store import DjangoJobStore
 from generation.manager.worker import ModelManager
 from generation.models import GenerationJob
+from tests.doubles import RecordingPublisher
 from tests.factories import queue_job
 from tests.pipelines import PreloadedLoader
 

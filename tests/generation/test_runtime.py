@@ -15,11 +15,12 @@ from channels.layers import InMemoryChannelLayer
 from generation import runtime, services
 from generation.events import JobStatus, progress_event, user_group
 from generation.manager import publisher as publishing
-from generation.manager.publisher import ChannelLayerPublisher, RecordingPublisher
+from generation.manager.publisher import ChannelLayerPublisher
 from generation.manager.store import DjangoJobStore
 from generation.manager.worker import ModelManager
 from generation.metrics import EVENTS_FAILED
 from generation.models import GenerationJob
+from tests.doubles import RecordingPublisher
 from tests.factories import queue_job
 from tests.pipelines import PreloadedLoader
 from wee_waa import asgi

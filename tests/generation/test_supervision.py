@@ -11,11 +11,11 @@ from prometheus_client import REGISTRY
 from generation import runtime
 from generation.events import JobStatus
 from generation.manager.pipelines import pick_dtype, tune_for_device
-from generation.manager.publisher import RecordingPublisher
 from generation.manager.store import DjangoJobStore
 from generation.manager.worker import ModelManager
 from generation.metrics import PrometheusMetrics
 from generation.models import GenerationJob
+from tests.doubles import RecordingPublisher
 from tests.factories import queue_job
 from tests.pipelines import PreloadedLoader
 
