@@ -18,8 +18,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils.translation import gettext
 
+from generation.adapters.publisher import remember_server_loop
 from generation.events import ErrorCode, error_event, user_group
-from generation.manager.publisher import remember_server_loop
 from generation.selectors import unfinished_job_snapshots
 from generation.sockets import CLOSE_FORBIDDEN
 

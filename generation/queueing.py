@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Hashable
 from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
+from generation.adapters.store import queued_jobs
 from generation.events import JobStatus, QueuePlace, queue_event
 from generation.manager.fairness import claim_sequence
-from generation.manager.store import queued_jobs
-from generation.manager.types import EventPublisher, job_work
+from generation.manager.types import EventPublisher, OwnerId, job_work
 from generation.models import GenerationJob, GenerationWorker
 
 # The workers' rate changes slowly and is only an estimate: read it at most this often.
@@ -42,7 +41,7 @@ def throughput() -> float:
     return _rate_cache[1]
 
 
-Places = dict[str, tuple[Hashable, QueuePlace]]  # job id → (owner id, place), in claim order
+Places = dict[str, tuple[OwnerId, QueuePlace]]  # job id → (owner id, place), in claim order
 
 
 def queue_places(rate: float | None = None) -> Places:
@@ -58,7 +57,7 @@ def queue_places(rate: float | None = None) -> Places:
     work_ahead = sum(
         job_work(count, width, height, steps) * (1 - progress) for count, width, height, steps, progress in running
     )
-    places: dict[str, tuple[Hashable, QueuePlace]] = {}
+    places: dict[str, tuple[OwnerId, QueuePlace]] = {}
     position = 0
     for batch in claim_sequence(queued, settings.WEE_WAA_MAX_BATCH):
         work_ahead += sum(job.work for job in batch)  # a batch's jobs are drawn together
@@ -75,15 +74,15 @@ class QueueAnnouncer:
 
     def __init__(self, publisher: EventPublisher) -> None:
         self.publisher = publisher
-        self._sent: dict[Hashable, tuple[tuple[str, int, int | None], ...]] = {}
+        self._sent: dict[OwnerId, tuple[tuple[str, int, int | None], ...]] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, places: dict[str, tuple[Hashable, QueuePlace]] | None = None) -> None:
-        per_owner: dict[Hashable, list[QueuePlace]] = {}
+    def __call__(self, places: dict[str, tuple[OwnerId, QueuePlace]] | None = None) -> None:
+        per_owner: dict[OwnerId, list[QueuePlace]] = {}
         for owner, place in (queue_places() if places is None else places).values():
             per_owner.setdefault(owner, []).append(place)
         with self._lock:
-            changed: list[tuple[Hashable, list[QueuePlace]]] = []
+            changed: list[tuple[OwnerId, list[QueuePlace]]] = []
             for owner in set(per_owner) | set(self._sent):
                 mine = per_owner.get(owner, [])
                 signature = tuple(

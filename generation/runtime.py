@@ -18,10 +18,10 @@ from typing import Any
 
 from django.conf import settings
 
+from generation.adapters.publisher import ChannelLayerPublisher, bind_server_loop
+from generation.adapters.store import DjangoJobStore
 from generation.manager.pipelines import DiffusersLoader
-from generation.manager.publisher import ChannelLayerPublisher, bind_server_loop
-from generation.manager.store import DjangoJobStore
-from generation.manager.types import EventPublisher, ModelStatus
+from generation.manager.types import EventPublisher, ModelState, ModelStatus
 from generation.manager.worker import ModelManager
 from generation.metrics import PrometheusMetrics
 from generation.queueing import QueueAnnouncer
@@ -193,6 +193,6 @@ def manager_health(manager: ModelManager | None) -> dict[str, Any]:
 def model_status() -> ModelStatus:
     manager = current_manager()
     if manager is None:
-        state = "external" if settings.WEE_WAA_MANAGER == "off" else "stopped"
+        state = ModelState.EXTERNAL if settings.WEE_WAA_MANAGER == "off" else ModelState.STOPPED
         return ModelStatus(state=state, requested_model=settings.WEE_WAA_MODEL)
     return manager.status

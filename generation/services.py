@@ -17,9 +17,9 @@ from django.utils.translation import ngettext
 
 from accounts.models import User
 from generation import runtime
+from generation.adapters.store import next_fair_tags
 from generation.blocklist import blocked_phrase_in
 from generation.events import JobStatus, finished_event
-from generation.manager.store import next_fair_tags
 from generation.manager.types import job_work
 from generation.metrics import JOBS_FINISHED, JOBS_REFUSED, JOBS_SUBMITTED
 from generation.models import Background, GenerationJob, Style

@@ -15,8 +15,8 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
+from generation.adapters import publisher
 from generation.events import user_group
-from generation.manager import publisher
 
 logger = logging.getLogger(__name__)
 

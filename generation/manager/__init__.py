@@ -1,7 +1,10 @@
 """The model manager: one worker thread per process that owns the device and the pipeline.
 
-A plain Python package. Its core (``worker``) takes its collaborators as arguments — a job
-store, an event publisher and a pipeline loader — so tests run it with the tiny pipeline and
-a recording publisher, and a worker command can run the same class in its own process.
-Torch and diffusers are imported lazily, only when a pipeline is actually loaded.
+A plain Python package that imports and runs without Django (a test holds it to that). Its core
+(``worker``, ``batch``, ``fairness``) takes its collaborators as arguments — a job store, an
+event publisher, a pipeline loader, the clocks — and knows them only by the protocols in
+``types``; the Django-backed store and the Channels publisher live in ``generation.adapters``.
+``worker.ModelManager`` hands each batch a ``batch.BatchContext`` with exactly what a batch may
+use, so the batch never reaches back into the manager. Torch and diffusers are imported
+lazily, only when a pipeline is actually loaded.
 """

@@ -8,16 +8,18 @@ batch-mates go on, and a failure is pinned on the jobs it concerns by splitting 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-from django.utils import timezone
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from generation.events import (
     ImagePayload,
+    JobEvent,
     JobStatus,
     SnapshotEvent,
     finished_event,
@@ -26,13 +28,21 @@ from generation.events import (
     snapshot_event,
 )
 from generation.manager.preview import encode_preview
-from generation.manager.store import JobLost
-from generation.manager.types import JobSpec, PreviewSource, Slot, StoredImage
+from generation.manager.types import (
+    JobLost,
+    JobSpec,
+    JobStore,
+    Metrics,
+    OwnerId,
+    Pipeline,
+    PreviewSource,
+    Slot,
+    StepCallback,
+    StoredImage,
+)
 
 if TYPE_CHECKING:
     from PIL.Image import Image
-
-    from generation.manager.worker import ModelManager
 
 logger = logging.getLogger(__name__)
 
@@ -65,17 +75,100 @@ def fresh_snapshot(spec: JobSpec, status: JobStatus) -> SnapshotEvent:
     return snapshot_event(job_id=spec.id, status=status, total=spec.steps)
 
 
+class RunState(StrEnum):
+    ACTIVE = "active"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    LOST = "lost"  # another worker holds the job now
+    RELEASED = "released"  # handed back to the queue as the process stops
+
+
 @dataclass
 class JobRun:
     spec: JobSpec
     images: dict[int, Image] = field(default_factory=dict)
-    state: str = "active"  # active | done | cancelled | failed | lost | released
+    state: RunState = RunState.ACTIVE
     progress: float = 0.0
     previewed: bool = False
 
     @property
     def active(self) -> bool:
-        return self.state == "active"
+        return self.state == RunState.ACTIVE
+
+
+class JobFlags:
+    """Cancels and losses heard of by other threads (the web, the heartbeat) while a batch
+    draws; the drawing thread reads them at every step."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cancels: set[str] = set()
+        self._lost: set[str] = set()
+
+    def cancel(self, job_id: str) -> None:
+        with self._lock:
+            self._cancels.add(job_id)
+
+    def lose(self, job_id: str) -> None:
+        with self._lock:
+            self._lost.add(job_id)
+
+    def cancel_asked(self, job_id: str) -> bool:
+        with self._lock:
+            return job_id in self._cancels
+
+    def was_lost(self, job_id: str) -> bool:
+        with self._lock:
+            return job_id in self._lost
+
+    def forget(self, job_ids: Iterable[str]) -> None:
+        with self._lock:
+            self._cancels.difference_update(job_ids)
+            self._lost.difference_update(job_ids)
+
+
+class BatchLimit:
+    """How many images one pipeline call may hold. After an out-of-memory split it stays lower
+    and grows back by one image after ``regrow_after`` good calls in a row."""
+
+    def __init__(self, maximum: int, regrow_after: int) -> None:
+        self.maximum = maximum
+        self.current = maximum
+        self.regrow_after = regrow_after
+        self._good = 0
+
+    def out_of_memory(self, images: int) -> None:
+        self.current = max(1, min(self.current, images))
+        self._good = 0
+
+    def succeeded(self) -> None:
+        self._good += 1
+        if self.current < self.maximum and self._good >= self.regrow_after:
+            self.current += 1
+            self._good = 0
+
+
+@dataclass(frozen=True)
+class BatchContext:
+    """Everything a batch may use, handed over by the manager: a batch never reaches back
+    into the manager, so the two modules do not import each other."""
+
+    store: JobStore
+    publish: Callable[[OwnerId, JobEvent], None]
+    metrics: Metrics
+    flags: JobFlags
+    limit: BatchLimit
+    pipeline: Pipeline | None
+    unavailable_reason: str
+    model_name: str
+    worker_id: str
+    lease_seconds: float
+    progress_interval: float
+    preview_every: int
+    stopping: Callable[[], bool]
+    clock: Callable[[], float]
+    now: Callable[[], datetime]
 
 
 def chunked(slots: Sequence[Slot], size: int) -> list[list[Slot]]:
@@ -83,28 +176,27 @@ def chunked(slots: Sequence[Slot], size: int) -> list[list[Slot]]:
 
 
 class BatchRun:
-    def __init__(self, manager: ModelManager, specs: list[JobSpec]) -> None:
-        self.m = manager
+    def __init__(self, context: BatchContext, specs: list[JobSpec]) -> None:
+        self.ctx = context
         self.jobs = {spec.id: JobRun(spec) for spec in specs}
-        self.started = manager.clock()
+        self.started = context.clock()
         self.last_write = self.started
-        self.previews_on = manager.preview_every > 0
+        self.previews_on = context.preview_every > 0
 
     # -- the whole batch ---------------------------------------------------------------------
     def run(self) -> int:
         """Returns the number of images stored."""
-        now = timezone.now()
+        now = self.ctx.now()
         for run in self.jobs.values():
-            self.m.publish(run.spec.owner_id, fresh_snapshot(run.spec, JobStatus.RUNNING))
+            self.ctx.publish(run.spec.owner_id, fresh_snapshot(run.spec, JobStatus.RUNNING))
             if run.spec.created_at is not None:
-                self.m.metrics.job_waited((now - run.spec.created_at).total_seconds())
-        if self.m.pipeline is None:
-            reason = f"The model is not available: {self.m.status.error or 'it is still loading'}"
+                self.ctx.metrics.job_waited((now - run.spec.created_at).total_seconds())
+        if self.ctx.pipeline is None:
             for run in self.jobs.values():
-                self.fail(run, reason, "model_unavailable")
+                self.fail(run, self.ctx.unavailable_reason, "model_unavailable")
             return 0
         slots = [Slot(run.spec, index) for run in self.jobs.values() for index in range(run.spec.count)]
-        pending = deque(chunked(slots, self.m.batch_limit))
+        pending = deque(chunked(slots, self.ctx.limit.current))
         try:
             while pending:
                 self.apply_cancels()
@@ -117,23 +209,23 @@ class BatchRun:
             for run in self.jobs.values():
                 if run.active:
                     logger.info("Stopping: job %s goes back to the queue", run.spec.id)
-                    run.state = "released"
-                    self.m.store.release(run.spec.id, self.m.worker_id)
-                    self.m.publish(run.spec.owner_id, fresh_snapshot(run.spec, JobStatus.QUEUED))
+                    run.state = RunState.RELEASED
+                    self.ctx.store.release(run.spec.id, self.ctx.worker_id)
+                    self.ctx.publish(run.spec.owner_id, fresh_snapshot(run.spec, JobStatus.QUEUED))
         return sum(len(run.images) for run in self.jobs.values() if run.state == "done")
 
     def draw(self, chunk: list[Slot], pending: deque[list[Slot]]) -> None:
         started = time.perf_counter()
         try:
-            assert self.m.pipeline is not None
-            images = self.m.pipeline.generate(chunk, self.step_callback(chunk))
+            assert self.ctx.pipeline is not None
+            images = self.ctx.pipeline.generate(chunk, self.step_callback(chunk))
         except ShuttingDown:
             raise
         except Exception as exc:  # noqa: BLE001 - every pipeline error is pinned on its jobs
             self.split_or_fail(chunk, pending, exc)
             return
-        self.m.metrics.batch_ran(len(chunk), time.perf_counter() - started)
-        self.m.batch_succeeded()
+        self.ctx.metrics.batch_ran(len(chunk), time.perf_counter() - started)
+        self.ctx.limit.succeeded()
         for slot, image in zip(chunk, images, strict=True):
             run = self.jobs[slot.job.id]
             if run.active:
@@ -146,7 +238,8 @@ class BatchRun:
         if is_out_of_memory(exc) and len(chunk) > 1:
             half = len(chunk) // 2
             logger.warning("Out of memory at %d images; retrying as %d + %d", len(chunk), half, len(chunk) - half)
-            self.m.out_of_memory(half)
+            self.ctx.limit.out_of_memory(half)
+            self.ctx.metrics.failure("oom_split")
             pending.appendleft(chunk[half:])
             pending.appendleft(chunk[:half])
             return
@@ -160,16 +253,16 @@ class BatchRun:
             self.fail(self.jobs[job_id], describe_failure(exc), "oom" if is_out_of_memory(exc) else "pipeline")
 
     # -- each step ---------------------------------------------------------------------------
-    def step_callback(self, chunk: list[Slot]) -> Any:
+    def step_callback(self, chunk: list[Slot]) -> StepCallback:
         per_job: dict[str, list[int]] = {}
         for position, slot in enumerate(chunk):
             per_job.setdefault(slot.job.id, []).append(position)
 
         def on_step(step: int, total: int, source: PreviewSource) -> bool:
-            if self.m.stopping:
+            if self.ctx.stopping():
                 raise ShuttingDown
-            now = self.m.clock()
-            if now - self.last_write >= self.m.progress_interval:
+            now = self.ctx.clock()
+            if now - self.last_write >= self.ctx.progress_interval:
                 self.last_write = now
                 self.sync_with_store()
             self.apply_cancels()
@@ -180,7 +273,7 @@ class BatchRun:
                 run = self.jobs[job_id]
                 done = len(run.images) + len(per_job[job_id]) * step / total
                 run.progress = done / run.spec.count
-                self.m.publish(
+                self.ctx.publish(
                     run.spec.owner_id,
                     progress_event(
                         job_id=job_id,
@@ -189,7 +282,7 @@ class BatchRun:
                         progress=run.progress,
                     ),
                 )
-            if self.previews_on and (step % self.m.preview_every == 0 or step == total):
+            if self.previews_on and (step % self.ctx.preview_every == 0 or step == total):
                 self.send_previews(live, per_job, source, step, total)
             return False
 
@@ -208,7 +301,7 @@ class BatchRun:
         for job_id, image in zip(live, images, strict=True):
             run = self.jobs[job_id]
             data_url, width, height = encode_preview(image)
-            self.m.publish(
+            self.ctx.publish(
                 run.spec.owner_id,
                 preview_event(
                     job_id=job_id,
@@ -221,7 +314,7 @@ class BatchRun:
             )
             if not run.previewed:
                 run.previewed = True
-                self.m.metrics.first_preview(self.m.clock() - self.started)
+                self.ctx.metrics.first_preview(self.ctx.clock() - self.started)
 
     def sync_with_store(self) -> None:
         """Throttled: write progress, renew leases, and hear of cancels asked in other processes."""
@@ -230,12 +323,13 @@ class BatchRun:
         for run in active:
             by_progress.setdefault(round(run.progress, 4), []).append(run.spec.id)
         for progress, job_ids in by_progress.items():
-            self.m.store.record_progress(self.m.worker_id, job_ids, progress)
-        cancels, lost = self.m.store.heartbeat(self.m.worker_id, [run.spec.id for run in active], self.m.lease_seconds)
+            self.ctx.store.record_progress(self.ctx.worker_id, job_ids, progress)
+        held = [run.spec.id for run in active]
+        cancels, lost = self.ctx.store.heartbeat(self.ctx.worker_id, held, self.ctx.lease_seconds)
         for job_id in cancels:
-            self.m.cancel(job_id)
+            self.ctx.flags.cancel(job_id)
         for job_id in lost:
-            self.m.lose(job_id)
+            self.ctx.flags.lose(job_id)
 
     # -- endings -----------------------------------------------------------------------------
     def apply_cancels(self) -> None:
@@ -244,18 +338,18 @@ class BatchRun:
         for run in self.jobs.values():
             if not run.active:
                 continue
-            if self.m.was_lost(run.spec.id):
+            if self.ctx.flags.was_lost(run.spec.id):
                 logger.warning("Job %s was taken over by another worker; stopping it here", run.spec.id)
-                run.state = "lost"
+                run.state = RunState.LOST
                 run.images.clear()
-            elif self.m.cancel_asked(run.spec.id):
-                run.state = "cancelled"
+            elif self.ctx.flags.cancel_asked(run.spec.id):
+                run.state = RunState.CANCELLED
                 run.images.clear()
-                if self.m.store.cancel(run.spec.id, self.m.worker_id):
+                if self.ctx.store.cancel(run.spec.id, self.ctx.worker_id):
                     self.finish(run, JobStatus.CANCELLED)
             else:
                 continue
-            self.m.cancel_done(run.spec.id)
+            self.ctx.flags.forget([run.spec.id])
 
     def store_finished(self) -> None:
         for run in self.jobs.values():
@@ -263,11 +357,11 @@ class BatchRun:
                 continue
             images = [run.images[index] for index in range(run.spec.count)]
             try:
-                stored = self.m.store.succeed(run.spec, images, self.m.model_name, self.m.worker_id)
+                stored = self.ctx.store.succeed(run.spec, images, self.ctx.model_name, self.ctx.worker_id)
             except JobLost:
-                run.state = "lost"
-                if self.m.store.cancel(run.spec.id, self.m.worker_id):  # a cancel asked just now, elsewhere
-                    run.state = "cancelled"
+                run.state = RunState.LOST
+                if self.ctx.store.cancel(run.spec.id, self.ctx.worker_id):  # a cancel asked just now, elsewhere
+                    run.state = RunState.CANCELLED
                     self.finish(run, JobStatus.CANCELLED)
                 else:
                     logger.warning("Job %s was taken over by another worker; dropping our images", run.spec.id)
@@ -276,22 +370,22 @@ class BatchRun:
                 logger.exception("Job %s could not be stored", run.spec.id)
                 self.fail(run, f"The pictures could not be saved: {exc}"[:500], "storage")
                 continue
-            run.state = "done"
+            run.state = RunState.DONE
             self.finish(run, JobStatus.SUCCEEDED, images=stored)
 
     def fail(self, run: JobRun, reason: str, kind: str) -> None:
-        run.state = "failed"
+        run.state = RunState.FAILED
         run.images.clear()
-        self.m.store.fail(run.spec.id, reason, self.m.worker_id)
-        self.m.metrics.failure(kind)
+        self.ctx.store.fail(run.spec.id, reason, self.ctx.worker_id)
+        self.ctx.metrics.failure(kind)
         self.finish(run, JobStatus.FAILED, error=reason)
 
     def finish(
         self, run: JobRun, status: JobStatus, *, error: str = "", images: list[StoredImage] | None = None
     ) -> None:
-        duration = self.m.clock() - self.started
-        self.m.metrics.job_finished(status.value, duration)
-        self.m.publish(
+        duration = self.ctx.clock() - self.started
+        self.ctx.metrics.job_finished(status.value, duration)
+        self.ctx.publish(
             run.spec.owner_id,
             finished_event(
                 job_id=run.spec.id, status=status, error=error, images=images_payload(images or []), duration=duration

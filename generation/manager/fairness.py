@@ -19,17 +19,17 @@ in line shown to users (web), and tests can check it without a database.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from generation.manager.types import BatchKey, job_work
+from generation.manager.types import BatchKey, OwnerId, job_work
 
 
 @dataclass(frozen=True)
 class QueuedJob:
     id: str
-    owner_id: Hashable
+    owner_id: OwnerId
     created_at: datetime
     count: int
     key: BatchKey

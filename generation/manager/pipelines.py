@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from generation.manager.preview import LatentPreviews, load_preview_decoder
 from generation.manager.tiny import TINY_MODEL_NAME, ensure_tiny_pipeline
-from generation.manager.types import JobSpec, ModelStatus, Slot, StepCallback
+from generation.manager.types import JobSpec, ModelState, ModelStatus, Slot, StepCallback
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -146,7 +146,7 @@ class DiffusersLoader:
         _quiet_progress_bars()
         device = resolve_device(self.device)
         dtype = pick_dtype(device, self.dtype)
-        status = ModelStatus(state="ready", requested_model=self.model, device=device)
+        status = ModelStatus(state=ModelState.READY, requested_model=self.model, device=device)
         status.extra["dtype"] = str(dtype).removeprefix("torch.")
         try:
             pipe, status.model = self._load_named(device, dtype), self.model
@@ -217,7 +217,7 @@ class DiffusersLoader:
         """The first call pays for kernel selection (and compilation); pay it before users do."""
         started = time.perf_counter()
         spec = JobSpec(
-            id="warm-up", owner_id=None, prompt="warm-up", negative_prompt="", seed=0,
+            id="warm-up", owner_id=0, prompt="warm-up", negative_prompt="", seed=0,
             steps=1, guidance_scale=0.0, width=size, height=size, count=1,
         )  # fmt: skip
         pipeline.generate([Slot(spec, 0)], lambda step, total, source: False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -16,6 +17,15 @@ if TYPE_CHECKING:
 # have one shape and the scheduler one timestep schedule; prompts and seeds are per image.
 BatchKey = tuple[int, int, int, float]
 
+# The primary key of the job's owner: events go to that user's group, and nothing else of the
+# user reaches the manager.
+OwnerId = int
+
+
+class JobLost(Exception):
+    """The store no longer lets this worker finish the job: its lease lapsed and another
+    worker holds it now (or it was cancelled meanwhile)."""
+
 
 def job_work(count: int, width: int, height: int, steps: int) -> float:
     return count * width * height * steps / 1e6
@@ -26,7 +36,7 @@ class JobSpec:
     """Everything the pipeline needs for one job, detached from the ORM row."""
 
     id: str
-    owner_id: Any
+    owner_id: OwnerId
     prompt: str
     negative_prompt: str
     seed: int
@@ -65,11 +75,19 @@ class StoredImage:
     seed: int
 
 
+class ModelState(StrEnum):
+    STOPPED = "stopped"
+    LOADING = "loading"
+    READY = "ready"
+    FAILED = "failed"
+    EXTERNAL = "external"  # the model runs in worker processes; this one only serves the web
+
+
 @dataclass
 class ModelStatus:
     """What /healthz and the studio notice report about the model."""
 
-    state: str = "stopped"  # stopped | loading | ready | failed | external
+    state: ModelState = ModelState.STOPPED
     model: str = ""
     requested_model: str = ""
     device: str = ""
@@ -79,7 +97,7 @@ class ModelStatus:
 
     @property
     def loaded(self) -> bool:
-        return self.state == "ready"
+        return self.state == ModelState.READY
 
 
 class PreviewSource(Protocol):
@@ -124,6 +142,53 @@ class JobStore(Protocol):
 
     def forget_worker(self, worker: str) -> None: ...
 
+    def close(self) -> None:
+        """Called by each manager thread as it ends: drop what it holds (a database connection)."""
+
 
 class EventPublisher(Protocol):
-    def publish(self, owner_id: Any, event: JobEvent) -> None: ...
+    def publish(self, owner_id: OwnerId, event: JobEvent) -> None: ...
+
+
+class Metrics(Protocol):
+    def job_finished(self, status: str, duration: float) -> None: ...
+
+    def job_waited(self, seconds: float) -> None: ...
+
+    def batch_ran(self, images: int, seconds: float) -> None: ...
+
+    def first_preview(self, seconds: float) -> None: ...
+
+    def failure(self, reason: str) -> None: ...
+
+    def throughput(self, images_per_second: float) -> None: ...
+
+    def manager_state(self, alive: bool, restarted: bool = False) -> None: ...
+
+    def model_state(self, status: ModelStatus) -> None: ...
+
+
+class NullMetrics:
+    def job_finished(self, status: str, duration: float) -> None:
+        pass
+
+    def job_waited(self, seconds: float) -> None:
+        pass
+
+    def batch_ran(self, images: int, seconds: float) -> None:
+        pass
+
+    def first_preview(self, seconds: float) -> None:
+        pass
+
+    def failure(self, reason: str) -> None:
+        pass
+
+    def throughput(self, images_per_second: float) -> None:
+        pass
+
+    def manager_state(self, alive: bool, restarted: bool = False) -> None:
+        pass
+
+    def model_state(self, status: ModelStatus) -> None:
+        pass

@@ -13,13 +13,23 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import Protocol
 
 from generation.events import JobEvent
-from generation.manager.batch import BatchRun, ShuttingDown, describe_failure
-from generation.manager.types import EventPublisher, JobStore, ModelStatus, Pipeline
+from generation.manager.batch import BatchContext, BatchLimit, BatchRun, JobFlags, ShuttingDown, describe_failure
+from generation.manager.types import (
+    EventPublisher,
+    JobStore,
+    Metrics,
+    ModelState,
+    ModelStatus,
+    NullMetrics,
+    OwnerId,
+    Pipeline,
+)
 
-__all__ = ["Loader", "Metrics", "ModelManager", "NullMetrics", "ShuttingDown", "describe_failure", "new_worker_id"]
+__all__ = ["Loader", "ModelManager", "ShuttingDown", "describe_failure", "new_worker_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,48 +48,8 @@ class Loader(Protocol):
     def load(self) -> tuple[Pipeline, ModelStatus]: ...
 
 
-class Metrics(Protocol):
-    def job_finished(self, status: str, duration: float) -> None: ...
-
-    def job_waited(self, seconds: float) -> None: ...
-
-    def batch_ran(self, images: int, seconds: float) -> None: ...
-
-    def first_preview(self, seconds: float) -> None: ...
-
-    def failure(self, reason: str) -> None: ...
-
-    def throughput(self, images_per_second: float) -> None: ...
-
-    def manager_state(self, alive: bool, restarted: bool = False) -> None: ...
-
-    def model_state(self, status: ModelStatus) -> None: ...
-
-
-class NullMetrics:
-    def job_finished(self, status: str, duration: float) -> None:
-        pass
-
-    def job_waited(self, seconds: float) -> None:
-        pass
-
-    def batch_ran(self, images: int, seconds: float) -> None:
-        pass
-
-    def first_preview(self, seconds: float) -> None:
-        pass
-
-    def failure(self, reason: str) -> None:
-        pass
-
-    def throughput(self, images_per_second: float) -> None:
-        pass
-
-    def manager_state(self, alive: bool, restarted: bool = False) -> None:
-        pass
-
-    def model_state(self, status: ModelStatus) -> None:
-        pass
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _smooth(average: float, sample: float) -> float:
@@ -112,6 +82,7 @@ class ModelManager:
         announcer: Callable[[], None] | None = None,
         worker_id: str | None = None,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = utc_now,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -119,23 +90,21 @@ class ModelManager:
         self.metrics: Metrics = metrics or NullMetrics()
         self.max_attempts = max_attempts
         self.poll_seconds = poll_seconds
-        self.max_batch = max_batch
-        self.batch_limit = max_batch
+        self.limit = BatchLimit(max_batch, REGROW_AFTER)
+        self.flags = JobFlags()
         self.lease_seconds = lease_seconds
         self.preview_every = preview_every
         self.progress_interval = PROGRESS_WRITE_INTERVAL
         self.announcer = announcer
         self.worker_id = worker_id or new_worker_id()
         self.clock = clock
-        self.status = ModelStatus(state="stopped", requested_model=loader.model)
+        self.now = now
+        self.status = ModelStatus(state=ModelState.STOPPED, requested_model=loader.model)
         self.pipeline: Pipeline | None = None
         self.restarts = 0
         self.last_error = ""
         self.images_per_second = 0.0
         self.work_per_second = 0.0
-        self._good_batches = 0
-        self._cancels: set[str] = set()
-        self._lost: set[str] = set()
         self._held: list[str] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -153,7 +122,7 @@ class ModelManager:
         self._beat_thread.start()
 
     def _start_supervisor(self) -> None:
-        self.status.state = "loading"
+        self.status.state = ModelState.LOADING
         self._thread = threading.Thread(target=self._supervise, name="wee-waa-model-manager", daemon=True)
         self._thread.start()
 
@@ -173,26 +142,19 @@ class ModelManager:
 
     def cancel(self, job_id: str) -> None:
         """Its owner cancelled a job this process may be drawing: drop it at the next step."""
-        with self._lock:
-            self._cancels.add(job_id)
+        self.flags.cancel(job_id)
 
     def lose(self, job_id: str) -> None:
         """The job's lease lapsed (we stalled) and another worker holds it now: stop drawing it."""
-        with self._lock:
-            self._lost.add(job_id)
+        self.flags.lose(job_id)
 
-    def cancel_asked(self, job_id: str) -> bool:
-        with self._lock:
-            return job_id in self._cancels
+    @property
+    def batch_limit(self) -> int:
+        return self.limit.current
 
-    def was_lost(self, job_id: str) -> bool:
-        with self._lock:
-            return job_id in self._lost
-
-    def cancel_done(self, job_id: str) -> None:
-        with self._lock:
-            self._cancels.discard(job_id)
-            self._lost.discard(job_id)
+    @batch_limit.setter
+    def batch_limit(self, images: int) -> None:
+        self.limit.current = images
 
     @property
     def stopping(self) -> bool:
@@ -239,7 +201,7 @@ class ModelManager:
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
         self.metrics.manager_state(alive=False)
-        self._close_connection()
+        self.store.close()
 
     def _loop(self) -> None:
         recovered = False
@@ -283,13 +245,7 @@ class ModelManager:
             self.store.forget_worker(self.worker_id)
         except Exception:
             logger.exception("Could not remove this worker's row")
-        self._close_connection()
-
-    @staticmethod
-    def _close_connection() -> None:
-        from django.db import connection
-
-        connection.close()
+        self.store.close()
 
     def report(self) -> None:
         self.store.report_worker(
@@ -307,14 +263,14 @@ class ModelManager:
 
     # -- steps (tests call these directly) ----------------------------------------------------
     def load(self) -> None:
-        self.status = ModelStatus(state="loading", requested_model=self.loader.model)
+        self.status = ModelStatus(state=ModelState.LOADING, requested_model=self.loader.model)
         started = self.clock()
         try:
             self.pipeline, self.status = self.loader.load()
         except Exception as exc:
             logger.exception("The model could not be loaded")
             self.pipeline = None
-            self.status = ModelStatus(state="failed", requested_model=self.loader.model, error=str(exc)[:500])
+            self.status = ModelStatus(state=ModelState.FAILED, requested_model=self.loader.model, error=str(exc)[:500])
         else:
             self.status.extra["load_seconds"] = round(self.clock() - started, 3)
             logger.info("Model %s ready on %s (demo=%s)", self.status.model, self.status.device, self.status.demo)
@@ -338,15 +294,13 @@ class ModelManager:
         self._announce()  # everyone behind this batch moved up
         started = self.clock()
         try:
-            images = BatchRun(self, specs).run()
+            images = BatchRun(self._batch_context(), specs).run()
         except BaseException:
             self._abandon_held()  # before the supervisor restarts us: their lease is still fresh
             raise
         with self._lock:
             self._held = []
-            batch = {spec.id for spec in specs}
-            self._cancels -= batch
-            self._lost -= batch
+        self.flags.forget(spec.id for spec in specs)
         self._measure(images, sum(spec.work for spec in specs), self.clock() - started)
         return True
 
@@ -356,23 +310,30 @@ class ModelManager:
             done += 1
         return done
 
-    # -- what batches report back -------------------------------------------------------------
-    def publish(self, owner_id: Any, event: JobEvent) -> None:
+    def _batch_context(self) -> BatchContext:
+        return BatchContext(
+            store=self.store,
+            publish=self.publish,
+            metrics=self.metrics,
+            flags=self.flags,
+            limit=self.limit,
+            pipeline=self.pipeline,
+            unavailable_reason=f"The model is not available: {self.status.error or 'it is still loading'}",
+            model_name=self.model_name,
+            worker_id=self.worker_id,
+            lease_seconds=self.lease_seconds,
+            progress_interval=self.progress_interval,
+            preview_every=self.preview_every,
+            stopping=lambda: self.stopping,
+            clock=self.clock,
+            now=self.now,
+        )
+
+    def publish(self, owner_id: OwnerId, event: JobEvent) -> None:
         try:
             self.publisher.publish(owner_id, event)
         except Exception:  # a lost notification must never fail the job: the DB is the truth
             logger.exception("Could not publish %s for job %s", event.get("type"), event.get("job_id"))
-
-    def out_of_memory(self, images: int) -> None:
-        self.batch_limit = max(1, min(self.batch_limit, images))
-        self._good_batches = 0
-        self.metrics.failure("oom_split")
-
-    def batch_succeeded(self) -> None:
-        self._good_batches += 1
-        if self.batch_limit < self.max_batch and self._good_batches >= REGROW_AFTER:
-            self.batch_limit += 1
-            self._good_batches = 0
 
     def _measure(self, images: int, work: float, seconds: float) -> None:
         if images <= 0 or seconds <= 0:

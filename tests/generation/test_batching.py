@@ -173,7 +173,7 @@ def test_a_tiny_autoencoder_decodes_previews_at_full_size(
     model_cache: Any, publisher: RecordingPublisher, alice: Any
 ) -> None:
     loader = DiffusersLoader(model="tiny", device="cpu", cache_dir=model_cache, preview_vae="tiny-taesd")
-    from generation.manager.store import DjangoJobStore
+    from generation.adapters.store import DjangoJobStore
 
     manager = ModelManager(store=DjangoJobStore(), publisher=publisher, loader=loader, preview_every=1)
     manager.load()

@@ -10,8 +10,8 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
+from generation.adapters.publisher import ChannelLayerPublisher
 from generation.consumers import BURST, CLOSE_POLICY, MAX_FRAME_BYTES, TokenBucket
-from generation.manager.publisher import ChannelLayerPublisher
 from generation.manager.worker import ModelManager
 from generation.sockets import close_user_sockets
 from tests.factories import queue_job

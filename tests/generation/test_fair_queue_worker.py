@@ -15,7 +15,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from generation.manager.store import DjangoJobStore
+from generation.adapters.store import DjangoJobStore
 from generation.manager.types import ModelStatus, Pipeline, Slot, StepCallback
 from generation.manager.worker import ModelManager
 from generation.models import GenerationJob

@@ -12,6 +12,7 @@ import pytest
 from django.apps import apps
 from django.utils import timezone
 
+from generation.adapters.store import DjangoJobStore, next_fair_tags
 from generation.events import JobStatus
 from generation.manager.fairness import (
     QueuedJob,
@@ -21,7 +22,6 @@ from generation.manager.fairness import (
     fair_tags,
     virtual_now,
 )
-from generation.manager.store import DjangoJobStore, next_fair_tags
 from generation.models import GenerationJob
 from generation.services import job_cancel
 from tests.factories import queue_job

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from generation.adapters.store import DjangoJobStore
 from generation.events import JobStatus
-from generation.manager.store import DjangoJobStore
 from generation.models import GenerationJob
 from tests.factories import queue_job
 

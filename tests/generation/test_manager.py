@@ -137,7 +137,7 @@ def test_without_a_model_jobs_fail_with_the_load_error(alice: Any) -> None:
         def load(self) -> Any:
             raise OSError("no such model")
 
-    from generation.manager.store import DjangoJobStore
+    from generation.adapters.store import DjangoJobStore
 
     manager = ModelManager(store=DjangoJobStore(), publisher=RecordingPublisher(), loader=BrokenLoader())
     manager.load()

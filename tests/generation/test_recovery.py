@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.db import OperationalError
 
+from generation.adapters.store import DjangoJobStore
 from generation.events import JobStatus
-from generation.manager.store import DjangoJobStore
 from generation.manager.worker import ModelManager
 from generation.models import GenerationJob
 from tests.doubles import RecordingPublisher

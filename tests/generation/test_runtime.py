@@ -13,10 +13,10 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import InMemoryChannelLayer
 
 from generation import runtime, services
+from generation.adapters import publisher as publishing
+from generation.adapters.publisher import ChannelLayerPublisher
+from generation.adapters.store import DjangoJobStore
 from generation.events import JobStatus, progress_event, user_group
-from generation.manager import publisher as publishing
-from generation.manager.publisher import ChannelLayerPublisher
-from generation.manager.store import DjangoJobStore
 from generation.manager.worker import ModelManager
 from generation.metrics import EVENTS_FAILED
 from generation.models import GenerationJob

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from generation.manager.publisher import ChannelLayerPublisher
+from generation.adapters.publisher import ChannelLayerPublisher
 from generation.manager.worker import ModelManager
 from tests.factories import queue_job
 from tests.generation.test_consumers import connect, receive_until_final

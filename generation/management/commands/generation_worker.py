@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from generation import runtime
+from generation.manager.types import ModelState
 
 
 class Command(BaseCommand):
@@ -54,7 +55,7 @@ class Command(BaseCommand):
         self.stdout.flush()
         announced = False
         while not stop.wait(0.5):
-            if not announced and manager.status.state in {"ready", "failed"}:
+            if not announced and manager.status.state in {ModelState.READY, ModelState.FAILED}:
                 announced = True
                 self.stdout.write(
                     f"Model {manager.status.model or manager.status.requested_model}: {manager.status.state}"

@@ -26,7 +26,7 @@ from django.utils import timezone
 from gallery.media import media_url
 from generation.events import JobStatus
 from generation.manager.fairness import QueuedJob, claim_sequence, fair_order, fair_tags, virtual_now
-from generation.manager.types import JobSpec, StoredImage
+from generation.manager.types import JobLost, JobSpec, OwnerId, StoredImage
 from generation.models import Background, GenerationJob, GenerationWorker
 from wee_waa.ids import new_public_id
 
@@ -39,11 +39,6 @@ logger = logging.getLogger(__name__)
 CLAIM_WINDOW = 1000
 CLAIM_TRIES = 3
 WORKER_ROWS_KEPT = timedelta(days=1)
-
-
-class JobLost(Exception):
-    """The job is no longer ours (its lease ran out and another worker took it, or it was
-    cancelled); what we drew for it is thrown away."""
 
 
 def job_spec(job: GenerationJob) -> JobSpec:
@@ -84,7 +79,7 @@ def queued_jobs(limit: int = CLAIM_WINDOW) -> list[QueuedJob]:
     )
 
 
-def next_fair_tags(owner_id: Any, work: float) -> tuple[float, float]:
+def next_fair_tags(owner_id: OwnerId, work: float) -> tuple[float, float]:
     """(start, finish) tags for a job its owner queues now. Call it inside the transaction
     that saves the job, with the owner's row locked, so the owner's jobs get tags in turn.
 
@@ -292,3 +287,7 @@ class DjangoJobStore:
 
     def forget_worker(self, worker: str) -> None:
         GenerationWorker.objects.filter(id=worker).delete()
+
+    def close(self) -> None:
+        """A manager thread is ending: its database connection goes with it."""
+        connection.close()
