@@ -19,7 +19,7 @@ from typing import Any
 
 import websockets
 
-from bench.server import Client, running_server
+from tests.live_server import Client, running_server
 
 
 async def measure(base: str, runs: int, warmup: int, size: int, steps: int) -> dict[str, Any]:

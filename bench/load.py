@@ -62,7 +62,7 @@ from bench.load_report import (
     summarize_phase,
     target_checks,
 )
-from bench.server import ROOT, Client, Server, running_server
+from tests.live_server import ROOT, Client, Server, running_server
 
 FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 

@@ -41,7 +41,7 @@ from typing import Any
 import redis
 import websockets
 
-from bench.server import ROOT, Server, running_server
+from tests.live_server import ROOT, Server, running_server
 
 MAKE_SESSIONS = """
 import json, sys

@@ -7,7 +7,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from bench.server import Client, start_server
+from tests.live_server import Client, start_server
 
 
 def test_sigterm_stops_the_server_promptly_and_hands_the_running_job_back(tmp_path: Path) -> None:

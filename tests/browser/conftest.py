@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bench.server import running_server
+from tests.live_server import running_server
 
 CHROMIUM = os.environ.get("WEE_WAA_CHROMIUM", "/usr/bin/chromium")
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bench.server import free_port
 from generation.manager.worker import ModelManager
 from tests.factories import queue_job
+from tests.live_server import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -105,7 +105,8 @@ SCRIPT = textwrap.dedent(
     manager.load()
     assert manager.run_once() is True
     assert len(store.done["j1"]) == 2, store.done
-    assert [kind for _, kind in events.sent] == ["job.snapshot", "job.progress", "job.progress", "job.finished"], events.sent
+    kinds = [kind for _, kind in events.sent]
+    assert kinds == ["job.snapshot", "job.progress", "job.progress", "job.finished"], kinds
     assert {owner for owner, _ in events.sent} == {7}
     leaked = sorted(name for name in sys.modules if name == "django" or name.startswith(("django.", "channels")))
     assert not leaked, leaked

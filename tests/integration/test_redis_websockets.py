@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import pytest
 import websockets
 
-from bench.server import Client, Server, running_server
+from tests.live_server import Client, Server, running_server
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 import websockets
 
-from bench.server import Client, Server, start_server
 from tests.integration.workers import (
     JOBS_DEADLINE,
     MIGRATE_AND_SIGN_UP,
@@ -41,6 +40,7 @@ from tests.integration.workers import (
     registered,
     rows,
 )
+from tests.live_server import Client, Server, start_server
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmarks: a real server process and a signed-up browser-like client."""
+"""A real server process and a signed-up browser-like client: for the tests that need a live
+server, and for the benchmarks in ``bench/``."""
 
 from __future__ import annotations
 
