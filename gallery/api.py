@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.types import signed_in
 from gallery import selectors, services
 from gallery.compositing import MAX_CENTRE, MAX_SCALE, MAX_Z, MIN_CENTRE, MIN_SCALE, layer_count_check
 from gallery.media import media_url
@@ -155,7 +156,9 @@ class CreationCreateApi(APIView):
         ).first()
         if background is None:
             raise Http404
-        creation = services.creation_create(owner=request.user, **{**data.validated_data, "background": background})
+        creation = services.creation_create(
+            owner=signed_in(request.user), **{**data.validated_data, "background": background}
+        )
         return _created(request, creation, status.HTTP_201_CREATED)
 
 
@@ -205,7 +208,9 @@ class CreationLikeApi(APIView):
             raise Http404  # likes are for public pictures only
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        count = services.creation_like(user=request.user, creation=creation, liked=data.validated_data["liked"])
+        count = services.creation_like(
+            user=signed_in(request.user), creation=creation, liked=data.validated_data["liked"]
+        )
         return Response({"liked": data.validated_data["liked"], "like_count": count})
 
 
@@ -239,7 +244,7 @@ class CreationRemixApi(APIView):
     def post(self, request: Request, creation_id: str) -> Response:
         """A new private creation of the caller's with the same background and layers."""
         source = _visible_for_remix(request, creation_id)
-        remix = services.creation_remix(owner=request.user, source=source)
+        remix = services.creation_remix(owner=signed_in(request.user), source=source)
         return _created(request, remix, status.HTTP_201_CREATED)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -36,7 +35,7 @@ class LimitExceeded(Exception):
         self.code = code
 
 
-def render_rate_check(*, user_id: Any) -> None:
+def render_rate_check(*, user_id: int) -> None:
     """Counts one render for the user; over the per-minute rate raises a 429 refusal."""
     limit = settings.WEE_WAA_RENDERS_PER_MINUTE
     wait = rate_limited(f"renders:{user_id}", limit=limit, window=60)
@@ -56,7 +55,7 @@ def render_rate_check(*, user_id: Any) -> None:
         )
 
 
-def stored_pictures(*, user_id: Any) -> int:
+def stored_pictures(*, user_id: int) -> int:
     """What counts towards the quota: the user's creations and their kept backgrounds."""
     from gallery.models import Creation
     from generation.models import Background
@@ -65,7 +64,7 @@ def stored_pictures(*, user_id: Any) -> int:
     return Creation.objects.filter(owner_id=user_id).count() + kept
 
 
-def picture_quota_check(*, user_id: Any) -> None:
+def picture_quota_check(*, user_id: int) -> None:
     """Raises a 409 refusal when one more stored picture would pass the account's quota."""
     quota = settings.WEE_WAA_MAX_PICTURES_PER_USER
     if stored_pictures(user_id=user_id) >= quota:

@@ -16,17 +16,13 @@ background); a banned owner's backgrounds to staff only; characters to all while
 from __future__ import annotations
 
 import hmac
-from typing import TypeAlias
 
-from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import User
+from accounts.types import Viewer
 from gallery.models import Character, Creation, ModerationState, Visibility
 from generation.models import Background
-
-# Whoever asks: a signed-in user, an anonymous visitor (``None`` where there is no request).
-Viewer: TypeAlias = User | AnonymousUser | None
 
 
 def _is_staff(user: Viewer) -> bool:

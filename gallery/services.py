@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image
 
+from accounts.types import User
 from gallery import limits, selectors
 from gallery.compositing import (
     WORKING_HEIGHT,
@@ -101,7 +102,7 @@ def _save_render(creation: Creation, layers: list[Layer]) -> list[str]:
 
 def creation_create(
     *,
-    owner: Any,
+    owner: User,
     background: Background,
     layers: Any,
     title: str = "",
@@ -137,7 +138,7 @@ def remix_credit(source: Creation) -> dict[str, Any]:
     return {"remix_of": source.id, "remix_of_title": source.title, "remix_of_author": source.owner.get_username()}
 
 
-def creation_remix(*, owner: Any, source: Creation) -> Creation:
+def creation_remix(*, owner: User, source: Creation) -> Creation:
     """Same background and layers, the caller's own private copy, linked to its source (and
     all the source's own sources) and crediting its author. Characters retired since are left
     out rather than refusing the remix.
@@ -215,7 +216,7 @@ def creation_visibility_set(*, creation: Creation, visibility: str) -> Creation:
     return creation
 
 
-def creation_like(*, user: Any, creation: Creation, liked: bool) -> int:
+def creation_like(*, user: User, creation: Creation, liked: bool) -> int:
     """Idempotent: liking twice counts once. Returns the new count."""
     with transaction.atomic():
         if liked:
@@ -277,7 +278,7 @@ def creation_moderate(*, actor: Any, creation: Creation, hide: bool, note: str =
     return creation
 
 
-def user_ban(*, actor: Any, user: Any, banned: bool = True, note: str = "") -> None:
+def user_ban(*, actor: User, user: User, banned: bool = True, note: str = "") -> None:
     """A banned user cannot log in, their pictures (and the remixes made of them) and files
     disappear for everyone but staff, their unfinished jobs are cancelled and their open
     websockets closed; the log says which. Unbanning gives the account back, not the jobs."""

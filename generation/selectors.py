@@ -9,8 +9,10 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.types import Viewer, viewer_id
 from gallery.media import media_url
 from generation.events import ImagePayload, JobStatus, QueuePlace, SnapshotEvent, snapshot_event
+from generation.manager.types import OwnerId
 from generation.models import Background, GenerationJob, GenerationWorker, Style
 from generation.queueing import queue_places
 
@@ -23,9 +25,9 @@ def styles_active() -> QuerySet[Style]:
     return Style.objects.filter(is_active=True).order_by("-is_default", "name", "id")
 
 
-def jobs_for_user(user: Any) -> QuerySet[GenerationJob]:
+def jobs_for_user(user: Viewer) -> QuerySet[GenerationJob]:
     return (
-        GenerationJob.objects.filter(owner=user)
+        GenerationJob.objects.filter(owner_id=viewer_id(user))
         .select_related("style")
         .prefetch_related("images")
         .order_by("-created_at", "-id")
@@ -36,7 +38,7 @@ def image_payload(image: Background) -> ImagePayload:
     return {"id": image.id, "url": media_url(image.image.name), "seed": image.seed}
 
 
-def job_snapshot(job: GenerationJob, places: dict[str, tuple[Any, QueuePlace]] | None = None) -> SnapshotEvent:
+def job_snapshot(job: GenerationJob, places: dict[str, tuple[OwnerId, QueuePlace]] | None = None) -> SnapshotEvent:
     place = (places or {}).get(job.id)
     return snapshot_event(
         job_id=job.id,
@@ -52,16 +54,16 @@ def job_snapshot(job: GenerationJob, places: dict[str, tuple[Any, QueuePlace]] |
     )
 
 
-def unfinished_job_snapshots(user: Any) -> list[SnapshotEvent]:
+def unfinished_job_snapshots(user: Viewer) -> list[SnapshotEvent]:
     """What a (re)connecting websocket is told first: the state of every open job."""
     jobs = list(jobs_for_user(user).filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]))
     places = queue_places() if any(job.status == JobStatus.QUEUED for job in jobs) else {}
     return [job_snapshot(job, places) for job in jobs]
 
 
-def backgrounds_kept(user: Any) -> QuerySet[Background]:
+def backgrounds_kept(user: Viewer) -> QuerySet[Background]:
     return (
-        Background.objects.filter(job__owner=user, kept_at__isnull=False)
+        Background.objects.filter(job__owner_id=viewer_id(user), kept_at__isnull=False)
         .select_related("job", "job__style")
         .order_by("-kept_at", "-id")
     )

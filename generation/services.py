@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -57,7 +56,7 @@ class JobAlreadyFinished(Exception):
         self.status = status
 
 
-def _check_limits(owner: Any) -> None:
+def _check_limits(owner: User) -> None:
     """Inside the creating transaction, with the owner's row locked, so two requests at once
     cannot both slip under the per-user limit (PostgreSQL; SQLite serialises writers)."""
     get_user_model().objects.select_for_update().filter(pk=owner.pk).exists()

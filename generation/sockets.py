@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -26,7 +25,7 @@ CLOSE_FORBIDDEN = 4403
 SEND_TIMEOUT = 5.0
 
 
-def close_user_sockets(user_id: Any) -> None:
+def close_user_sockets(user_id: int) -> None:
     """Ask every open websocket of ``user_id`` (any process, through the layer) to close.
 
     Never raises: the ban itself must stand even when the channel layer is down, and the

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from typing import Any
 
 from generation.events import JobEvent
+from generation.manager.types import OwnerId
 
 
 class RecordingPublisher:
@@ -14,5 +14,5 @@ class RecordingPublisher:
     def __init__(self) -> None:
         self.events: list[tuple[Any, JobEvent]] = []
 
-    def publish(self, owner_id: Hashable, event: JobEvent) -> None:
+    def publish(self, owner_id: OwnerId, event: JobEvent) -> None:
         self.events.append((owner_id, event))

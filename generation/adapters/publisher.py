@@ -17,13 +17,13 @@ import concurrent.futures
 import logging
 import threading
 from collections import deque
-from collections.abc import Hashable
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 
 from generation.events import CHANNEL_MESSAGE_TYPE, JobEvent, user_group
+from generation.manager.types import OwnerId
 from generation.metrics import EVENTS_FAILED
 
 logger = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class ChannelLayerPublisher:
             raise RuntimeError("No channel layer is configured")
         return layer
 
-    def publish(self, owner_id: Hashable, event: JobEvent) -> None:
+    def publish(self, owner_id: OwnerId, event: JobEvent) -> None:
         """Never raises: a failed send is logged and counted, and the job goes on."""
         try:
             self._send(user_group(owner_id), {"type": CHANNEL_MESSAGE_TYPE, "event": event}, event)
