@@ -126,9 +126,14 @@ class ModelManager:
         self._thread = threading.Thread(target=self._supervise, name="wee-waa-model-manager", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def request_stop(self) -> None:
+        """Ask the threads to stop without waiting: a job being drawn goes back to the queue at
+        its next step. Safe from any thread, the drawing one included."""
         self._stop.set()
         self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.request_stop()
         for thread in (self._thread, self._beat_thread):
             if thread is not None:
                 thread.join(timeout)

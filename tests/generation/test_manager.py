@@ -184,7 +184,7 @@ def test_stopping_mid_job_hands_the_job_back_to_the_queue(
         def publish(self, owner_id: Any, event: dict[str, Any]) -> None:
             publisher.publish(owner_id, event)
             if event.get("step") == 2:
-                manager._stop.set()  # what stop() does, from inside the job
+                manager.request_stop()  # from inside the job, as a SIGTERM would
 
     manager.publisher = StopAfterTwoSteps()
     assert manager.run_once() is True
