@@ -175,6 +175,14 @@ def chunked(slots: Sequence[Slot], size: int) -> list[list[Slot]]:
     return [list(slots[start : start + size]) for start in range(0, len(slots), size)]
 
 
+def pipeline_calls(slots: Sequence[Slot], size: int, windows: Callable[[JobSpec], int]) -> list[list[Slot]]:
+    """Calls of at most ``size`` images, each with one prompt length (in encoder windows)."""
+    groups: dict[int, list[Slot]] = {}
+    for slot in slots:
+        groups.setdefault(windows(slot.job), []).append(slot)
+    return [call for group in groups.values() for call in chunked(group, size)]
+
+
 class BatchRun:
     def __init__(self, context: BatchContext, specs: list[JobSpec]) -> None:
         self.ctx = context
@@ -196,7 +204,7 @@ class BatchRun:
                 self.fail(run, self.ctx.unavailable_reason, "model_unavailable")
             return 0
         slots = [Slot(run.spec, index) for run in self.jobs.values() for index in range(run.spec.count)]
-        pending = deque(chunked(slots, self.ctx.limit.current))
+        pending = deque(pipeline_calls(slots, self.ctx.limit.current, self.ctx.pipeline.text_windows))
         try:
             while pending:
                 self.apply_cancels()

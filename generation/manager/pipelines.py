@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generation.manager.preview import LatentPreviews, load_preview_decoder
+from generation.manager.prompts import encode_chunked, prompt_windows
 from generation.manager.tiny import TINY_MODEL_NAME, ensure_tiny_pipeline
 from generation.manager.types import JobSpec, ModelState, ModelStatus, Slot, StepCallback
 
@@ -49,6 +50,10 @@ class DiffusersPipeline:
         self.preview_decoder = preview_decoder
         pipe.set_progress_bar_config(disable=True)
 
+    def text_windows(self, job: JobSpec) -> int:
+        texts = [job.prompt, job.negative_prompt] if job.guidance_scale > 1.0 else [job.prompt]
+        return prompt_windows(self.pipe, texts)
+
     def generate(self, slots: Sequence[Slot], on_step: StepCallback) -> list[Image]:
         """One pipeline call for the whole batch: each image keeps its own prompt, negative
         prompt and seed, so a job draws the same picture whoever it is batched with."""
@@ -66,10 +71,18 @@ class DiffusersPipeline:
                 pipe._interrupt = True  # diffusers leaves the loop; the caller drops the result
             return callback_kwargs
 
+        prompts = [slot.job.prompt for slot in slots]
+        negatives = [slot.job.negative_prompt for slot in slots] if use_negative else None
+        text: dict[str, Any] = {"prompt": prompts, "negative_prompt": negatives}
+        if self.text_windows(first) > 1:  # the batch's jobs all fill as many windows
+            if negatives is None and first.guidance_scale > 1.0:
+                negatives = [""] * len(slots)  # what diffusers would use, at the prompts' length
+            embeds, negative_embeds = encode_chunked(self.pipe, prompts, negatives)
+            text = {"prompt_embeds": embeds, "negative_prompt_embeds": negative_embeds}
+
         with torch.inference_mode():
             result = self.pipe(
-                prompt=[slot.job.prompt for slot in slots],
-                negative_prompt=[slot.job.negative_prompt for slot in slots] if use_negative else None,
+                **text,
                 num_inference_steps=first.steps,
                 guidance_scale=first.guidance_scale,
                 width=first.width,

@@ -118,6 +118,12 @@ class Pipeline(Protocol):
 
     def generate(self, slots: Sequence[Slot], on_step: StepCallback) -> list[Image]: ...
 
+    def text_windows(self, job: JobSpec) -> int:
+        """How many text-encoder windows the job's prompts fill (1 unless a prompt is longer
+        than the encoder reads at once). Jobs that differ draw in separate calls, so a job draws
+        the same picture whoever it shares a call with."""
+        ...
+
 
 class JobStore(Protocol):
     def recover(self, max_attempts: int) -> tuple[list[str], list[str]]: ...

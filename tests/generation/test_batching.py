@@ -16,7 +16,7 @@ from PIL import Image
 from generation.events import JobStatus
 from generation.manager.batch import OOM_MESSAGE
 from generation.manager.pipelines import DiffusersLoader
-from generation.manager.types import Pipeline, Slot, StepCallback
+from generation.manager.types import JobSpec, Pipeline, Slot, StepCallback
 from generation.manager.worker import ModelManager
 from generation.models import Background, GenerationJob
 from tests.doubles import RecordingPublisher
@@ -35,6 +35,9 @@ class Watched:
         self.oom_over = oom_over
         self.poison = poison
         self.calls: list[list[tuple[str, int]]] = []
+
+    def text_windows(self, job: JobSpec) -> int:
+        return self.inner.text_windows(job)
 
     def generate(self, slots: Sequence[Slot], on_step: StepCallback) -> list[Any]:
         self.calls.append([(slot.job.id, slot.index) for slot in slots])

@@ -39,6 +39,9 @@ class Recorder:
         self.calls: list[list[str]] = []
         self.during: Callable[[], None] | None = None
 
+    def text_windows(self, job: Any) -> int:
+        return self.inner.text_windows(job)
+
     def generate(self, slots: Sequence[Slot], on_step: StepCallback) -> list[Any]:
         self.calls.append(list(dict.fromkeys(slot.job.id for slot in slots)))
         self.log.extend(self.calls[-1])

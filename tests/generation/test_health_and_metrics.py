@@ -199,6 +199,9 @@ def test_metrics_count_failures_by_reason(client: Any, alice: Any, manager: Any)
     class Broken:
         name, device = "broken", "cpu"
 
+        def text_windows(self, job: Any) -> int:
+            return 1
+
         def generate(self, slots: Any, on_step: Any) -> Any:
             raise ValueError("the scheduler fell over")
 

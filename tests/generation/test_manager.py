@@ -86,6 +86,9 @@ class ExplodingPipeline:
     name = "exploding"
     device = "cpu"
 
+    def text_windows(self, job: Any) -> int:
+        return 1
+
     def generate(self, slots: Any, on_step: Any) -> list[Any]:
         on_step(1, slots[0].job.steps, None)
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")

@@ -73,6 +73,9 @@ SCRIPT = textwrap.dedent(
     class SolidPipeline:
         name, device = "solid", "cpu"
 
+        def text_windows(self, job):
+            return 1
+
         def generate(self, slots, on_step):
             from PIL import Image
 

@@ -39,6 +39,9 @@ def test_a_loop_that_dies_is_restarted_and_its_jobs_are_finished(tiny_loaded: An
         def __init__(self, inner: Any) -> None:
             self.inner, self.name, self.device, self.died = inner, inner.name, inner.device, False
 
+        def text_windows(self, job: Any) -> int:
+            return self.inner.text_windows(job)
+
         def generate(self, slots: Any, on_step: Any) -> Any:
             if not self.died:
                 self.died = True
