@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from generation.manager.load_errors import load_failure_reason
 from generation.manager.preview import LatentPreviews, load_preview_decoder
 from generation.manager.prompts import encode_chunked, prompt_windows
 from generation.manager.tiny import TINY_MODEL_NAME, ensure_tiny_pipeline
@@ -168,7 +169,7 @@ class DiffusersLoader:
                 raise
             logger.warning("Could not load %s (%s); using the offline demo model", self.model, exc)
             pipe, status.model = self._load_tiny(device, dtype), TINY_MODEL_NAME
-            status.error = f"{self.model} could not be loaded (not cached here, and not downloadable: {exc})"[:500]
+            status.error = load_failure_reason(self.model, exc, downloads=self.allow_download)[:500]
         status.demo = status.model == TINY_MODEL_NAME
         pipe = tune_for_device(pipe, device, compile_unet=self.compile)
         pipeline = DiffusersPipeline(pipe, status.model, device, self._preview_decoder(device, dtype, status))
