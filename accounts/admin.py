@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
+from accounts.types import signed_in
 
 
 @admin.register(User)
@@ -44,7 +45,7 @@ class WeeWaaUserAdmin(UserAdmin[User]):
 
         targets = self._targets(request, queryset, banned=banned)
         for user in targets:
-            user_ban(actor=request.user, user=user, banned=banned, note="From the user admin.")
+            user_ban(actor=signed_in(request.user), user=user, banned=banned, note="From the user admin.")
         return len(targets)
 
     @admin.action(description=_("Ban the selected users (cancels their jobs, closes their connections)"))

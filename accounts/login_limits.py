@@ -18,8 +18,9 @@ from axes.helpers import get_cool_off  # type: ignore[import-untyped]
 from django.conf import settings
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.utils.translation import gettext as _
+
+from wee_waa.errors import too_many_requests
 
 
 def client_address(request: HttpRequest) -> str | None:
@@ -56,17 +57,10 @@ def lockout_response(request: HttpRequest, original_response: Any = None, creden
     cool_off = get_cool_off(request)
     seconds = int(cool_off.total_seconds()) if cool_off else 900
     minutes = math.ceil(seconds / 60)
-    response = render(
-        request,
-        "registration/locked_out.html",
-        {
-            "message": _(
-                "Too many failed logins for this account or from your network. "
-                "For your safety, logging in is paused: please try again in %(minutes)d minutes."
-            )
-            % {"minutes": minutes}
-        },
-        status=429,
+    message = _(
+        "Too many failed logins for this account or from your network. "
+        "For your safety, logging in is paused: please try again in %(minutes)d minutes."
+    ) % {"minutes": minutes}
+    return too_many_requests(
+        request, message=message, retry_after=seconds, template_name="registration/locked_out.html"
     )
-    response["Retry-After"] = str(seconds)
-    return response

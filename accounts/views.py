@@ -3,18 +3,21 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import login
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.forms import SignupForm
 from accounts.login_limits import client_address
+from accounts.redirects import safe_next_url
 from wee_waa.throttling import rate_limited
 
 
 def signup(request: HttpRequest) -> HttpResponse:
+    """Sign up, then go where ``next`` says (the picture someone wanted to like), else the studio."""
+    next_url = safe_next_url(request)
     if request.user.is_authenticated:
-        return redirect("studio")
+        return _onward(next_url)
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         # Counted only for accounts about to be made: a typo in the form costs nothing.
@@ -30,8 +33,14 @@ def signup(request: HttpRequest) -> HttpResponse:
             form.add_error("username", _("This username looks too much like an existing one. Please choose another."))
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect("studio")
-    return render(request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200)
+            return _onward(next_url)
+    context = {"form": form, "next": next_url}
+    return render(request, "accounts/signup.html", context, status=400 if form.errors else 200)
+
+
+def _onward(next_url: str) -> HttpResponse:
+    # A plain redirect to the checked path: ``redirect()`` would try a bare word as a URL name.
+    return HttpResponseRedirect(next_url) if next_url else redirect("studio")
 
 
 def _too_many_signups(request: HttpRequest, form: SignupForm, retry_after: int) -> HttpResponse:
@@ -39,6 +48,7 @@ def _too_many_signups(request: HttpRequest, form: SignupForm, retry_after: int) 
     message = _(
         "Too many accounts were created from your network recently. Please try again in %(minutes)d minutes."
     ) % {"minutes": minutes}
-    response = render(request, "accounts/signup.html", {"form": form, "limit_message": message}, status=429)
+    context = {"form": form, "limit_message": message, "next": safe_next_url(request)}
+    response = render(request, "accounts/signup.html", context, status=429)
     response["Retry-After"] = str(retry_after)
     return response

@@ -8,10 +8,12 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminFileWidget
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.types import signed_in
 from gallery import services
 from gallery.media import media_url
 from gallery.models import Character, Creation, ModerationLog, Report, Visibility
@@ -161,7 +163,7 @@ class ReportAdmin(admin.ModelAdmin[Report]):
             if owner.is_staff:
                 self.message_user(request, _("Staff accounts are not banned from here."), messages.WARNING)
                 continue
-            services.user_ban(actor=request.user, user=owner)
+            services.user_ban(actor=signed_in(request.user), user=owner)
         self.message_user(request, _("Banned."), messages.SUCCESS)
 
 
@@ -180,3 +182,17 @@ class ModerationLogAdmin(admin.ModelAdmin[ModerationLog]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# The report changelist's "Resolved at: Empty" filter (``EmptyFieldListFilter``): the open ones.
+OPEN_REPORTS_QUERY = "resolved_at__isempty=1"
+
+
+def moderation_index(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    """The admin's front page with the open reports counted on top, linked to the queue already
+    filtered to them: what a moderator opens the admin for. Only for those who may see reports."""
+    context = dict(extra_context or {})
+    if request.user.has_perm("gallery.view_report"):
+        context["open_reports"] = Report.objects.filter(resolved_at__isnull=True).count()
+        context["open_reports_url"] = f"{reverse('admin:gallery_report_changelist')}?{OPEN_REPORTS_QUERY}"
+    return admin.site.index(request, extra_context=context)
