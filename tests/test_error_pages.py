@@ -171,3 +171,14 @@ def test_an_api_error_on_a_broken_database_answers_json(alice: User) -> None:
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"
     assert response.json()["detail"]
+
+
+def test_a_form_sent_without_its_csrf_token_gets_the_styled_expired_form_page(db: None) -> None:
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/accounts/signup/", {"username": "x"})
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "This form has expired" in page
+    assert "css/app.css" in page and "favicon.svg" in page
