@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.http import Http404
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
-from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +17,7 @@ from generation.events import JobStatus, QueuePlace
 from generation.models import Background, GenerationJob, Style
 from generation.queueing import queue_places
 from wee_waa.api import signed_in_user
+from wee_waa.pagination import KeysetPagination
 
 MIN_SIZE, MAX_SIZE, SIZE_MULTIPLE = 64, 1024, 8
 MAX_PROMPT = 500
@@ -147,40 +143,12 @@ class JobOutputSerializer(serializers.Serializer[GenerationJob]):
         return place["eta_seconds"] if place else None
 
 
-class JobPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
+class JobPagination(KeysetPagination):
+    """The caller's jobs, newest first, by the site's one cursor scheme (``wee_waa.pagination``)."""
+
+    keys = ("created_at", "id")
     page_size = 20
-    page_size_query_param = "page_size"
     max_page_size = 100
-    invalid_cursor_message = _(  # type: ignore[assignment]
-        "This page link is not valid (it may be damaged or out of date). Start from the first page."
-    )
-
-    def decode_cursor(self, request: Request) -> Cursor | None:
-        """DRF decodes the cursor but filters with its position unchecked: a forged one (not a
-        date, a date past the calendar's edge) reached the database and came back as a 500.
-        The position is parsed and normalised here, in the same guarded step as the decoding."""
-        cursor = super().decode_cursor(request)
-        if cursor is None or cursor.position is None:
-            return cursor
-        position = _cursor_time(str(cursor.position))
-        if position is None:
-            raise NotFound(self.invalid_cursor_message)
-        return Cursor(offset=cursor.offset, reverse=cursor.reverse, position=position)  # type: ignore[arg-type]
-
-
-def _cursor_time(text: str) -> str | None:
-    """The cursor's creation time as an aware UTC timestamp string, or None when it is not one
-    the database can compare with (unparseable, or too close to year 1 or 9999 to shift)."""
-    try:
-        moment = parse_datetime(text)
-        if moment is None:
-            return None
-        if timezone.is_naive(moment):
-            moment = timezone.make_aware(moment, dt.UTC)
-        return moment.astimezone(dt.UTC).isoformat(sep=" ")
-    except (ValueError, OverflowError):
-        return None
 
 
 def queue_limit_response(limit: services.QueueLimitReached) -> Response:
