@@ -15,23 +15,28 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django_prometheus.exports import ExportToDjangoView
 
-from generation import events, health, selectors
-from generation.api import MAX_PROMPT
+from generation import events, health, selectors, ui_strings
 
 
 @login_required
 def studio(request: HttpRequest) -> HttpResponse:
+    """The form's bounds and choices are the API's (``ui_strings.studio_limits``), and the
+    script's strings go out through ``json_script``: nothing the page shows is typed twice."""
     style = selectors.style_default()
+    limits = ui_strings.studio_limits()
     return render(
         request,
         "generation/studio.html",
         {
             "styles": selectors.styles_active(),
             "default_style": style,
-            "max_prompt": MAX_PROMPT,
-            "sizes": [256, 384, 512, 640, 768, 1024],
+            "limits": limits,
+            "counts": range(limits["count_min"], limits["count_max"] + 1),
+            "default_count": min(max(ui_strings.DEFAULT_COUNT, limits["count_min"]), limits["count_max"]),
+            "sizes": ui_strings.studio_sizes(limits),
             "default_size": style.default_width if style else 512,
             "default_steps": style.default_steps if style else 4,
+            "studio_strings": ui_strings.studio_strings(),
         },
     )
 

@@ -3,7 +3,7 @@
 // the server renders.
 
 import { format, messagesOf, requestJSON } from "./api.js";
-import { LayerStack, layerBox } from "./compose-layers.js";
+import { LayerStack, layerBox, layerRect } from "./compose-layers.js";
 
 const strings = JSON.parse(document.getElementById("composer-strings").textContent);
 const composer = document.getElementById("composer");
@@ -27,7 +27,8 @@ const background = { width: Number(composer.dataset.width), height: Number(compo
 stage.style.setProperty("--ratio", `${background.width} / ${background.height}`);
 const creationId = composer.dataset.creationId || "";
 const layersScript = document.getElementById("composer-layers");
-const stack = new LayerStack(layersScript ? JSON.parse(layersScript.textContent) || [] : []);
+const limits = JSON.parse(document.getElementById("composer-limits").textContent);
+const stack = new LayerStack(layersScript ? JSON.parse(layersScript.textContent) || [] : [], limits);
 const characters = new Map(); // id → {id, name, image, width, height, default_scale}
 const elements = new Map(); // layer uid → <img class="layer">
 
@@ -280,12 +281,21 @@ document.addEventListener("keydown", (event) => {
 
 // ---- Characters tray ------------------------------------------------------------------------
 
+/** The boxes of the characters on the picture, for placing a new one clear of them. */
+function placedBoxes() {
+  return stack.layers
+    .filter((layer) => characters.has(layer.character))
+    .map((layer) => layerRect(layer, characters.get(layer.character), background));
+}
+
 function choiceButton(character) {
   const button = document.createElement("button");
   button.type = "button";
   button.className = "character-choice";
   button.dataset.characterId = String(character.id);
   button.setAttribute("aria-label", format(strings.add, { name: character.name }));
+  // A long name may end in an ellipsis on a narrow screen (compose.css): the whole of it is here.
+  button.title = character.name;
   const img = document.createElement("img");
   img.src = character.image;
   img.alt = "";
@@ -293,10 +303,15 @@ function choiceButton(character) {
   img.height = character.height;
   img.loading = "lazy";
   const name = document.createElement("span");
+  name.className = "character-name";
   name.textContent = character.name;
   button.append(img, name);
   button.addEventListener("click", () => {
-    stack.add(character);
+    // The server refuses a picture over its layer limit: say so now, not at saving time.
+    if (!stack.add(character, { background, boxes: placedBoxes() })) {
+      announce(strings.tooManyLayers);
+      return;
+    }
     render();
     announce(format(strings.added, { name: character.name }));
   });

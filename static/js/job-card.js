@@ -1,6 +1,7 @@
 // One job's card in the studio: built from an API job object, then updated by events.
 // Rules: progress never moves backwards, and a final status is sticky.
 // User text only ever goes through textContent.
+// What a card learns from the wire is read in one place, jobUpdate() below.
 
 import { format } from "./api.js";
 import { JobPreview } from "./job-preview.js";
@@ -33,6 +34,49 @@ function formatTime(iso) {
     : date.toLocaleString(lang, { dateStyle: "medium", timeStyle: "short" });
 }
 
+/**
+ * The one mapping from the wire to a card: the partial state JobCard.update() takes, from an API
+ * job (/api/v1/jobs/, generation/api.py's JobOutputSerializer) or a websocket job event
+ * (generation/events.py; schema at /api/v1/events/schema.json). It reads only fields those send
+ * (tests/browser/test_job_wire_format.py runs it on a real server's API jobs and messages).
+ * @returns {object|null}  null for a message that says nothing about one card (job.queue, error…)
+ */
+export function jobUpdate(source) {
+  const type = "type" in source ? source.type : "api";
+  switch (type) {
+    case "api":
+    case "job.snapshot": {
+      // Both are a job's full state; the API names the step count "steps" and sends no step.
+      const api = type === "api";
+      const total = api ? source.steps : source.total;
+      return {
+        status: source.status,
+        progress: source.progress,
+        step: api ? Math.round(clamp01(source.progress) * (Number(total) || 0)) : source.step,
+        total,
+        error: source.error,
+        images: source.images,
+        position: source.position,
+        eta: source.eta_seconds,
+        cancelRequested: source.cancel_requested,
+      };
+    }
+    case "job.progress":
+      return { status: "running", progress: source.progress, step: source.step, total: source.total };
+    case "job.preview": // its picture goes to JobCard.showPreview()
+      return { status: "running" };
+    case "job.finished":
+      return {
+        status: source.status,
+        progress: source.status === "succeeded" ? 1 : undefined,
+        error: source.error,
+        images: source.images,
+      };
+    default:
+      return null;
+  }
+}
+
 export class JobCard {
   /**
    * @param {object} job  a job object from the API
@@ -55,17 +99,7 @@ export class JobCard {
     this.cancelling = false; // our POST is on its way
     this.cancelError = "";
     this.build(job);
-    this.update({
-      status: job.status,
-      progress: job.progress,
-      step: Math.round(clamp01(job.progress) * (Number(job.steps) || 0)),
-      total: job.steps,
-      error: job.error,
-      images: job.images,
-      position: job.position,
-      eta: job.eta_seconds,
-      cancelRequested: job.cancel_requested,
-    });
+    this.update(jobUpdate(job));
   }
 
   get isFinal() {

@@ -1,7 +1,7 @@
 // The studio's job list: cards keyed by job id, fed by the API (the truth) and the websocket.
 
 import { requestJSON } from "./api.js";
-import { JobCard } from "./job-card.js";
+import { JobCard, jobUpdate } from "./job-card.js";
 import { LiveSocket } from "./live.js";
 
 const RECENT_JOBS = 10;
@@ -73,17 +73,7 @@ export class JobList {
     this.heard.set(id, Date.now());
     let card = this.cards.get(id);
     if (card) {
-      card.update({
-        status: job.status,
-        progress: job.progress,
-        step: Math.round((Number(job.progress) || 0) * (Number(job.steps) || 0)),
-        total: job.steps,
-        error: job.error,
-        images: job.images,
-        position: job.position,
-        eta: job.eta_seconds,
-        cancelRequested: job.cancel_requested,
-      });
+      card.update(jobUpdate(job));
       return card;
     }
     card = new JobCard(job, {
@@ -110,12 +100,15 @@ export class JobList {
   /**
    * One websocket event. Its fields are defined once, in generation/events.py; the JSON Schema
    * generated from it is served at /api/v1/events/schema.json (tests check every event against it).
+   * What a card takes from an event is read by jobUpdate(), the same mapping as for API jobs.
    */
   handle(message) {
     if (message.type === "job.queue") {
       this.handleQueue(message.jobs);
       return;
     }
+    const update = jobUpdate(message);
+    if (!update) return; // an error frame, or a type this page does not know
     const id = message.job_id !== undefined && message.job_id !== null ? String(message.job_id) : "";
     if (!id) return;
     const card = this.cards.get(id);
@@ -124,38 +117,8 @@ export class JobList {
       this.fetchJob(id); // a job from another tab, or one we missed: the API has its details
       return;
     }
-    switch (message.type) {
-      case "job.snapshot":
-        card.update({
-          status: message.status,
-          progress: message.progress,
-          step: message.step,
-          total: message.total,
-          error: message.error,
-          images: message.images,
-          position: message.position,
-          eta: message.eta_seconds,
-          cancelRequested: message.cancel_requested,
-        });
-        break;
-      case "job.progress":
-        card.update({ status: "running", progress: message.progress, step: message.step, total: message.total });
-        break;
-      case "job.finished":
-        card.update({
-          status: message.status,
-          progress: message.status === "succeeded" ? 1 : undefined,
-          error: message.error,
-          images: message.images,
-        });
-        break;
-      case "job.preview":
-        card.update({ status: "running" });
-        card.showPreview(message);
-        break;
-      default:
-        return;
-    }
+    card.update(update);
+    if (message.type === "job.preview") card.showPreview(message);
     if (card.needsImages) this.fetchJob(id);
   }
 

@@ -34,6 +34,85 @@ const jobs = new JobList({
   strings,
 });
 
+// ---- Remembered settings ---------------------------------------------------------------------
+// The candidates count and the advanced settings are kept per browser (localStorage), so a
+// reload or the next visit starts where the user left off. The prompt is not a setting: only an
+// unsent draft is kept, per tab and per user (sessionStorage), so a reload does not lose it but
+// the next person at a shared computer never sees it; sending it forgets it.
+
+const SETTINGS_KEY = "wee-waa:studio-settings";
+const DRAFT_KEY = `wee-waa:studio-draft:${form.dataset.user || ""}`;
+const REMEMBERED = ["count", "size", "steps", "seed", "style"];
+
+/** localStorage or sessionStorage, or null where the browser refuses it (privacy settings). */
+function storageOf(name) {
+  try {
+    const storage = window[name];
+    storage.getItem(SETTINGS_KEY);
+    return storage;
+  } catch {
+    return null;
+  }
+}
+
+const settingsStore = storageOf("localStorage");
+const draftStore = storageOf("sessionStorage");
+
+function readStored(store, key) {
+  try {
+    const raw = store ? store.getItem(key) : null;
+    return raw === null ? null : JSON.parse(raw);
+  } catch {
+    return null; // not JSON: someone else's value, or an older page's
+  }
+}
+
+function writeStored(store, key, value) {
+  try {
+    if (!store) return;
+    if (value === null) store.removeItem(key);
+    else store.setItem(key, JSON.stringify(value));
+  } catch {
+    // Full or refused: the page works the same, it only forgets.
+  }
+}
+
+/** Whether `value` is one the control offers now: an option of a select, a whole number in range. */
+function offered(control, value) {
+  if (typeof value !== "string") return false;
+  if (control instanceof HTMLSelectElement) return [...control.options].some((option) => option.value === value);
+  if (value === "") return control.id === "seed"; // an empty seed means a random one
+  if (!/^\d{1,16}$/.test(value)) return false;
+  const number = Number(value);
+  return Number.isSafeInteger(number) && number >= Number(control.min) && number <= Number(control.max);
+}
+
+function restoreSettings() {
+  const saved = readStored(settingsStore, SETTINGS_KEY);
+  if (!saved || typeof saved !== "object" || Array.isArray(saved)) return;
+  for (const id of REMEMBERED) {
+    const control = document.getElementById(id);
+    if (Object.hasOwn(saved, id) && offered(control, saved[id])) control.value = saved[id];
+  }
+  // A fixed seed draws the same picture every time: never keep one hidden behind a closed panel.
+  advanced.open = saved.advancedOpen === true || document.getElementById("seed").value !== "";
+}
+
+function saveSettings() {
+  const settings = { advancedOpen: advanced.open };
+  for (const id of REMEMBERED) settings[id] = document.getElementById(id).value.trim();
+  writeStored(settingsStore, SETTINGS_KEY, settings);
+}
+
+function restoreDraft() {
+  const draft = readStored(draftStore, DRAFT_KEY);
+  if (typeof draft === "string" && prompt.value === "") prompt.value = draft.slice(0, prompt.maxLength);
+}
+
+function saveDraft() {
+  writeStored(draftStore, DRAFT_KEY, prompt.value.trim() ? prompt.value : null);
+}
+
 function updateCounter() {
   const max = Number(counter.dataset.max) || prompt.maxLength;
   const used = prompt.value.length;
@@ -119,6 +198,8 @@ async function submit(event) {
   try {
     const result = await requestJSON(jobsUrl, { method: "POST", body: readForm() });
     if (result.ok && result.data) {
+      saveSettings();
+      writeStored(draftStore, DRAFT_KEY, null); // sent: no longer a draft
       const card = jobs.upsert(result.data);
       jobs.loaded = true;
       jobs.showEmptyState();
@@ -144,6 +225,13 @@ async function submit(event) {
 
 form.addEventListener("submit", submit);
 prompt.addEventListener("input", updateCounter);
+prompt.addEventListener("input", saveDraft);
+for (const type of ["input", "change"]) {
+  form.addEventListener(type, (event) => {
+    if (REMEMBERED.includes(event.target.id)) saveSettings();
+  });
+}
+advanced.addEventListener("toggle", saveSettings);
 prompt.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
     event.preventDefault();
@@ -160,5 +248,7 @@ form.addEventListener("input", (event) => {
   }
 });
 
+restoreSettings();
+restoreDraft();
 updateCounter();
 jobs.start();
