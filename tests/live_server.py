@@ -38,6 +38,15 @@ class Server:
     url: str
     process: subprocess.Popen[bytes]
     data_dir: Path
+    env: dict[str, str]
+
+    def manage(self, *args: str) -> str:
+        """A management command against this server's database (e.g. to make a staff account)."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
 
     def rss_mib(self) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -78,7 +87,7 @@ def start_server(
         [sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
     )
     log.close()  # the child keeps its own copy
-    server = Server(url=f"http://127.0.0.1:{port}", process=process, data_dir=data)
+    server = Server(url=f"http://127.0.0.1:{port}", process=process, data_dir=data, env=env)
     deadline = time.monotonic() + 300
     while True:
         try:
@@ -147,6 +156,32 @@ class Client:
         )
         with self.opener.open(request) as response:
             return dict(json.load(response))
+
+    def api(self, method: str, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"{self.base}{path}",
+            method=method,
+            data=json.dumps(payload).encode() if payload is not None else None,
+            headers={"Content-Type": "application/json", "X-CSRFToken": self.cookie("csrftoken")},
+        )
+        with self.opener.open(request) as response:
+            return dict(json.load(response))
+
+    def publish_picture(self, title: str, *, timeout: float = 180.0) -> str:
+        """Draw the smallest background, keep it and share a public creation of it: what a
+        visitor finds in Explore. Returns the creation's id."""
+        job = self.create_job({"prompt": title, "count": 1, "width": 64, "height": 64, "steps": 1})
+        deadline = time.monotonic() + timeout
+        while job["status"] != "succeeded":
+            assert job["status"] in {"queued", "running"} and time.monotonic() < deadline, job
+            time.sleep(0.2)
+            job = self.api("GET", f"/api/v1/jobs/{job['id']}/")
+        image = job["images"][0]["id"]
+        self.api("POST", f"/api/v1/jobs/{job['id']}/keep/", {"image": image})
+        creation = self.api(
+            "POST", "/api/v1/creations/", {"background": image, "layers": [], "title": title, "visibility": "public"}
+        )
+        return str(creation["id"])
 
     def health(self) -> dict[str, Any]:
         request = urllib.request.Request(f"{self.base}/healthz", headers=HEALTH_HEADERS)

@@ -2,11 +2,11 @@ import re
 
 from django.conf import settings
 from django.contrib import admin
-from django.shortcuts import redirect
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 
 from gallery.admin import moderation_index
+from gallery.front import front
 from gallery.media import serve_media
 from wee_waa import converters  # noqa: F401 - registers <pid:…> and <username:…> before the includes
 
@@ -14,7 +14,7 @@ from wee_waa import converters  # noqa: F401 - registers <pid:…> and <username
 admin.site.site_header = admin.site.site_title = admin.site.index_title = _("Wee-Waa moderation")
 
 urlpatterns = [
-    path("", lambda request: redirect("studio"), name="home"),
+    path("", front, name="home"),
     path("admin/", admin.site.admin_view(moderation_index)),  # before the admin's own index, which it wraps
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),

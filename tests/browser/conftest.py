@@ -11,15 +11,20 @@ from typing import Any
 
 import pytest
 
-from tests.live_server import running_server
+from tests.live_server import Server, running_server
 
 CHROMIUM = os.environ.get("WEE_WAA_CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="session")
-def live_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with running_server("tiny", data=tmp_path_factory.mktemp("server-data")) as server:
-        yield server.url
+        yield server
+
+
+@pytest.fixture(scope="session")
+def live_server_url(app_server: Server) -> str:
+    return app_server.url
 
 
 @pytest.fixture(scope="session")

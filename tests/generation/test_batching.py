@@ -68,7 +68,7 @@ def test_jobs_of_different_users_share_one_pipeline_call(
 ) -> None:
     pipeline = watch(manager)
     alice_job = queue_job(alice, count=2, seed=100, prompt="a snowy street")
-    bob_job = queue_job(bob, seed=900, prompt="a sunny beach")
+    bob_job = queue_job(bob, seed=900, prompt="a sunny street")  # as long: one call
 
     assert manager.run_once() is True
 

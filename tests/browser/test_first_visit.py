@@ -1,0 +1,126 @@
+"""A newcomer's first ten minutes, from the browser: the front page, the way in that keeps
+where they were going, error pages that belong to the site, and the moderators' front page.
+Text is checked in English and Korean."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+import pytest
+
+from tests.browser.studio import sign_up
+from tests.live_server import Client, Server
+
+pytestmark = pytest.mark.browser
+
+
+def in_korean(browser: Any) -> Any:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ko-KR", bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    return page
+
+
+@pytest.fixture(scope="module")
+def public_picture(app_server: Server) -> tuple[str, str]:
+    client = Client(app_server.url)
+    client.sign_up()
+    title = f"Snowy street {secrets.token_hex(3)}"
+    return client.publish_picture(title), title
+
+
+def test_a_visitor_sees_what_the_studio_does_and_the_way_in(
+    page: Any, browser: Any, live_server_url: str, public_picture: tuple[str, str]
+) -> None:
+    creation_id, title = public_picture
+    page.goto(f"{live_server_url}/")
+
+    assert page.url == f"{live_server_url}/"  # a front page, not a login form
+    assert "cartoon background" in page.locator("h1").inner_text()
+    assert "turn the link off" in page.locator("#front-share-promise").inner_text()
+    shown = page.locator(f"#front-showcase [data-creation-id='{creation_id}']")
+    assert title in shown.inner_text()
+    page.click("#front-signup")
+    page.wait_for_url(re.compile(r".*/accounts/signup/"))
+
+    korean = in_korean(browser)
+    korean.goto(f"{live_server_url}/")
+    assert korean.locator("html").get_attribute("lang") == "ko"
+    assert "만화" in korean.locator("h1").inner_text()
+    assert korean.locator("#front-signup").is_visible()
+    korean.context.close()
+
+
+def test_a_signed_in_user_goes_from_the_front_page_straight_to_the_studio(page: Any, live_server_url: str) -> None:
+    sign_up(page, live_server_url)
+    page.goto(f"{live_server_url}/")
+    page.wait_for_url(re.compile(r".*/studio/$"))
+
+
+def test_log_in_to_like_then_sign_up_lands_back_on_the_picture(
+    page: Any, live_server_url: str, public_picture: tuple[str, str]
+) -> None:
+    creation_id, _title = public_picture
+    page.goto(f"{live_server_url}/explore/")
+    page.locator(f"[data-creation-id='{creation_id}'] a.gallery-image").click()
+    page.wait_for_url(re.compile(rf".*/c/{creation_id}/$"))
+    page.click("#login-to-like")
+    page.wait_for_url(re.compile(r".*/accounts/login/\?next="))
+    page.locator("a[href*='/accounts/signup/']").last.click()
+    page.fill("input[name=username]", f"liker{secrets.token_hex(4)}")
+    page.fill("input[name=password1]", "a long enough secret")
+    page.fill("input[name=password2]", "a long enough secret")
+    page.locator("form button[type=submit]").last.click()
+
+    page.wait_for_url(re.compile(rf".*/c/{creation_id}/$"))
+    page.click("#like")
+    page.locator("#like[aria-pressed='true']").wait_for()
+
+
+def test_a_turned_off_share_link_gets_a_page_in_the_sites_look_in_both_languages(
+    page: Any, browser: Any, live_server_url: str
+) -> None:
+    dead_link = f"{live_server_url}/s/{secrets.token_urlsafe(16)}/"
+
+    response = page.goto(dead_link)
+    assert response.status == 404
+    assert page.locator(".site-header .brand").is_visible()
+    assert "turned the link off" in page.locator("#main").inner_text()
+    assert page.locator("link[rel=icon]").count() == 1
+    page.locator("#main a[href='/explore/']").first.click()
+    page.wait_for_url(re.compile(r".*/explore/$"))
+
+    korean = in_korean(browser)
+    assert korean.goto(dead_link).status == 404
+    assert korean.locator("html").get_attribute("lang") == "ko"
+    assert "링크" in korean.locator("#main").inner_text()
+    korean.context.close()
+
+
+def test_a_moderator_opens_the_admin_and_sees_the_open_reports(
+    page: Any, app_server: Server, public_picture: tuple[str, str]
+) -> None:
+    creation_id, _title = public_picture
+    reporter = Client(app_server.url)
+    reporter.sign_up()
+    reporter.api("POST", f"/api/v1/creations/{creation_id}/report/", {"reason": "Not a background at all"})
+    name, password = f"mod{secrets.token_hex(3)}", "a moderator's long secret"
+    app_server.manage(
+        "shell",
+        "-c",
+        f"from accounts.models import User; User.objects.create_superuser({name!r}, 'mod@example.com', {password!r})",
+    )
+
+    page.goto(f"{app_server.url}/admin/")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    page.locator("input[type=submit], button[type=submit]").last.click()
+    page.wait_for_url(re.compile(r".*/admin/$"))
+
+    assert "Wee-Waa moderation" in page.title()
+    reports = page.locator("#open-reports")
+    assert re.search(r"[1-9]\d* open reports?", reports.inner_text())
+    reports.locator("a").first.click()
+    page.wait_for_url(re.compile(r".*/admin/gallery/report/\?resolved_at__isempty=1"))
