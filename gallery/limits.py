@@ -71,7 +71,8 @@ def picture_quota_check(*, user_id: int) -> None:
         raise LimitExceeded(
             _(
                 "Your account is full: it may store at most %(quota)d pictures (creations and kept "
-                "backgrounds together). Delete creations you no longer need to make room."
+                "backgrounds together). Make room in My pictures: delete creations or remove backgrounds you no "
+                "longer need."
             )
             % {"quota": quota},
             status=CONFLICT,

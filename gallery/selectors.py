@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import hmac
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts.models import User
-from accounts.types import Viewer
+from accounts.types import Viewer, viewer_id
 from gallery.models import Character, Creation, ModerationState, Visibility
 from generation.models import Background
 
@@ -122,6 +122,38 @@ def creations_of(owner: User, viewer: Viewer) -> QuerySet[Creation]:
     if _is_owner(viewer, Creation(owner_id=owner.pk)):
         return Creation.objects.filter(owner=owner).select_related("owner", "background")
     return creations_public().filter(owner=owner)
+
+
+# ---- My pictures (the owner's own page) ----------------------------------------------------
+
+
+def creations_owned(owner: Viewer, *, visibility: str = "", search: str = "") -> QuerySet[Creation]:
+    """Every creation of ``owner``'s, whatever its visibility, hidden ones included (the owner
+    always sees their own); only ``visibility`` ones when given; ``search`` matched in any case
+    against the title and the background's prompt, as the provenance kept it when the picture
+    was made (it outlives the job)."""
+    creations = Creation.objects.filter(owner_id=viewer_id(owner)).select_related("background")
+    if visibility:
+        creations = creations.filter(visibility=visibility)
+    if search:
+        creations = creations.filter(Q(title__icontains=search) | Q(provenance__prompt__icontains=search))
+    return creations
+
+
+def pictures_chosen(
+    owner: Viewer, *, background_ids: list[str], creation_ids: list[str]
+) -> tuple[list[Background], list[Creation]]:
+    """What a "delete these" form names that is ``owner``'s: kept backgrounds (each with
+    ``creation_count``, the owner's creations drawn on it) and creations. Other people's ids
+    and ids already gone are left out, saying nothing about whose they are."""
+    from generation.selectors import backgrounds_kept
+
+    mine = Count("creations", filter=Q(creations__owner_id=viewer_id(owner)))
+    backgrounds: list[Background] = list(
+        backgrounds_kept(owner).filter(id__in=background_ids).annotate(creation_count=mine)
+    )
+    creations = list(creations_owned(owner).filter(id__in=creation_ids).order_by("-created_at", "-id"))
+    return backgrounds, creations
 
 
 # ---- Picture files -------------------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -13,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from PIL import Image
 
 from accounts.types import User
@@ -39,6 +43,7 @@ from gallery.models import (
 )
 from generation.events import JobStatus
 from generation.models import Background, GenerationJob
+from wee_waa.converters import PublicIdConverter
 from wee_waa.ids import new_public_id
 
 
@@ -317,3 +322,67 @@ def creation_delete(*, creation: Creation) -> None:
     covers admin deletions and cascades), so a rollback keeps both."""
     with transaction.atomic():
         creation.delete()
+
+
+# ---- My pictures: deleting several at once ------------------------------------------------
+
+# One form post deletes at most this many pictures. A page shows 12; the cap keeps a forged
+# post with thousands of ids from turning into one huge query.
+MAX_PICTURES_PER_DELETE = 100
+_PUBLIC_ID = re.compile(PublicIdConverter.regex)
+
+
+@dataclass(frozen=True)
+class PicturesDeleted:
+    backgrounds: int  # taken out of the gallery (no longer kept)
+    creations: int  # deleted, files and all
+
+    @property
+    def total(self) -> int:
+        return self.backgrounds + self.creations
+
+
+def pictures_selection_check(
+    *, background_ids: Iterable[str], creation_ids: Iterable[str]
+) -> tuple[list[str], list[str]]:
+    """The ids of a "delete these" form, deduplicated in their order, or a ``ValidationError``
+    in words: nothing chosen, too many, or something that cannot be one of our ids (the form
+    only ever sends ids, so anything else was typed or forged; PostgreSQL refuses NUL in text,
+    so no such string reaches a query)."""
+    backgrounds, creations = list(dict.fromkeys(background_ids)), list(dict.fromkeys(creation_ids))
+    count = len(backgrounds) + len(creations)
+    if count == 0:
+        raise ValidationError(_("Choose at least one picture to delete."), code="nothing_chosen")
+    if count > MAX_PICTURES_PER_DELETE:
+        raise ValidationError(
+            ngettext(
+                "You can delete at most %(limit)d picture at a time.",
+                "You can delete at most %(limit)d pictures at a time.",
+                MAX_PICTURES_PER_DELETE,
+            )
+            % {"limit": MAX_PICTURES_PER_DELETE},
+            code="too_many",
+        )
+    if not all(isinstance(id_, str) and _PUBLIC_ID.fullmatch(id_) for id_ in [*backgrounds, *creations]):
+        raise ValidationError(_("That list of pictures is not valid. Go back and choose again."), code="invalid")
+    return backgrounds, creations
+
+
+def pictures_delete(*, owner: User, background_ids: Iterable[str], creation_ids: Iterable[str]) -> PicturesDeleted:
+    """Delete several of ``owner``'s pictures at once; ids of other people's pictures, or of
+    pictures already gone, are passed over (the answer must not tell whose an id is).
+
+    A background is *un-kept*, not deleted: it leaves the gallery and stops counting towards
+    the picture quota (``limits.stored_pictures`` counts kept ones), and stays with its job in
+    the studio, where it can be kept again. Deleting its row would cascade
+    (``Creation.background``) to every creation drawn on it, other people's remixes of the
+    owner's creations included, which share the source's background.
+
+    Creations are deleted; their files go once the deletion is committed (``gallery.signals``),
+    so a rollback keeps both, as ``creation_delete`` does for one."""
+    backgrounds, creations = pictures_selection_check(background_ids=background_ids, creation_ids=creation_ids)
+    with transaction.atomic():
+        kept = Background.objects.filter(id__in=backgrounds, job__owner_id=owner.pk, kept_at__isnull=False)
+        unkept = kept.update(kept_at=None)
+        _total, per_model = Creation.objects.filter(id__in=creations, owner_id=owner.pk).delete()
+    return PicturesDeleted(backgrounds=unkept, creations=per_model.get(Creation._meta.label, 0))

@@ -5,6 +5,7 @@ from gallery import api, views
 app_name = "gallery"
 urlpatterns = [
     path("gallery/", views.index, name="index"),
+    path("gallery/delete/", views.delete, name="delete"),
     path("explore/", views.explore, name="explore"),
     path("u/<username:username>/", views.profile, name="profile"),
     path("compose/<pid:background_id>/", views.compose, name="compose"),

@@ -69,6 +69,13 @@ def backgrounds_kept(user: Viewer) -> QuerySet[Background]:
     )
 
 
+def backgrounds_kept_matching(user: Viewer, *, search: str = "") -> QuerySet[Background]:
+    """My pictures' Backgrounds tab: the kept ones whose prompt holds ``search``, in any case
+    (the words the person typed, not the style's full prompt they never saw)."""
+    kept = backgrounds_kept(user)
+    return kept.filter(job__prompt__icontains=search) if search else kept
+
+
 def workers_alive() -> list[dict[str, Any]]:
     """Model managers that reported in the last two lease periods, wherever they run."""
     since = timezone.now() - timedelta(seconds=2 * settings.WEE_WAA_LEASE_SECONDS)

@@ -3,8 +3,11 @@ and a real Chromium driven by Playwright."""
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ import pytest
 from tests.live_server import Server, running_server
 
 CHROMIUM = os.environ.get("WEE_WAA_CHROMIUM", "/usr/bin/chromium")
+STATIC = Path(__file__).resolve().parents[2] / "static"
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +55,16 @@ def page(browser: Any) -> Iterator[Any]:
     page.set_default_timeout(30_000)
     yield page
     context.close()
+
+
+@pytest.fixture(scope="module")
+def static_url() -> Iterator[str]:
+    """``static/`` over plain HTTP: tests import the ES modules alone, without the app."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(STATIC))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -124,3 +124,17 @@ def test_a_moderator_opens_the_admin_and_sees_the_open_reports(
     assert re.search(r"[1-9]\d* open reports?", reports.inner_text())
     reports.locator("a").first.click()
     page.wait_for_url(re.compile(r".*/admin/gallery/report/\?resolved_at__isempty=1"))
+
+
+def test_explore_shows_which_order_is_active(page: Any, live_server_url: str) -> None:
+    page.goto(f"{live_server_url}/explore/?order=liked")
+    active = page.locator(".orderings a[aria-current='true']")
+    assert active.count() == 1
+    assert "Most liked" in active.inner_text()
+    other = page.locator(".orderings a:not([aria-current])")
+
+    def background(locator: Any) -> str:
+        return str(locator.evaluate("(a) => getComputedStyle(a).backgroundColor"))
+
+    assert background(active) != background(other.first)
+    assert "✓" in active.evaluate("(a) => getComputedStyle(a, '::before').content")

@@ -8,13 +8,8 @@ message), and on payloads made by the server's own serializer and snapshot selec
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -27,7 +22,6 @@ from tests.browser.studio import JOB_TIMEOUT_MS, generate, sign_up
 
 pytestmark = pytest.mark.browser
 
-STATIC = Path(__file__).resolve().parents[2] / "static"
 
 # Keeps every message the page's websockets receive, parsed, in arrival order.
 RECORD_MESSAGES = """
@@ -52,18 +46,6 @@ READ_WITH_JOB_UPDATE = """async ([moduleUrl, payloads]) => {
         return { read: [...read], update, undefinedKeys };
     });
 }"""
-
-
-@pytest.fixture(scope="module")
-def static_url() -> Iterator[str]:
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(STATIC))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def job_updates(page: Any, module_url: str, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -150,7 +150,7 @@ def test_a_full_account_cannot_create_remix_or_keep_and_is_told_how_to_make_room
     for response in refusals:
         assert response.status_code == 409
         assert "may store at most 2 pictures" in response.json()["detail"]
-        assert "Delete creations you no longer need" in response.json()["detail"]
+        assert "Make room in My pictures" in response.json()["detail"]
     assert keeping_again.status_code == 200  # already kept: nothing new is stored
     assert Background.objects.get(id=candidate.id).kept_at is None
     assert limits.stored_pictures(user_id=kept.job.owner_id) == 2
