@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from generation.events import JobEvent
-from generation.manager.batch import BatchContext, BatchLimit, BatchRun, JobFlags, ShuttingDown, describe_failure
+from generation.manager.batch import BatchContext, BatchRun, ShuttingDown, describe_failure
+from generation.manager.control import BatchLimit, JobFlags
 from generation.manager.types import (
     EventPublisher,
     JobStore,

@@ -19,7 +19,7 @@ SCRIPT = textwrap.dedent(
     from datetime import datetime, timezone
 
     import generation.manager
-    from generation.manager import batch, fairness, pipelines, preview, types, worker
+    from generation.manager import batch, control, fairness, load_errors, pipelines, preview, prompts, types, worker
 
     from generation.manager.types import JobSpec, ModelState, ModelStatus, StoredImage
     from generation.manager.worker import ModelManager
