@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.studio import sign_up
+from tests.browser.studio import JOB_TIMEOUT_MS, generate, sign_up
 from tests.live_server import Client, Server
 
 pytestmark = pytest.mark.browser
@@ -138,3 +138,25 @@ def test_explore_shows_which_order_is_active(page: Any, live_server_url: str) ->
 
     assert background(active) != background(other.first)
     assert "✓" in active.evaluate("(a) => getComputedStyle(a, '::before').content")
+
+
+LONG_HEAD = "a quiet street in a cartoon town at sunset, houses with round windows, tall chimneys, a mailbox, "
+
+
+def test_the_end_of_a_long_prompt_still_changes_the_picture(page: Any, app_server: Server) -> None:
+    """Two prompts that differ only after the text encoder's first 77 tokens draw different
+    pictures from the same seed: nothing the user wrote is cut without a word."""
+    sign_up(page, app_server.url)
+    pictures = []
+    page.locator("#advanced").evaluate("(d) => d.open = true")
+    page.fill("#seed", "4242")  # the same seed for both: only the words differ
+    for number, ending in enumerate(("thick snow on every roof", "bright green lawns in spring"), start=1):
+        generate(page, LONG_HEAD + ending, count=1, size=256, steps=1)
+        page.locator(".job-card").nth(number - 1).wait_for()  # the new card is on the page
+        card = page.locator(".job-card").filter(has_text=ending)
+        card.locator("img.candidate").first.wait_for(timeout=JOB_TIMEOUT_MS)
+        src = card.locator("img.candidate").first.get_attribute("src")
+        pictures.append(page.request.get(f"{app_server.url}{src}").body())
+
+    assert pictures[0] != pictures[1]
+    assert "Token indices sequence length" not in (app_server.data_dir / "server.log").read_text()
