@@ -40,6 +40,8 @@ def test_a_visitor_sees_what_the_studio_does_and_the_way_in(
     assert page.url == f"{live_server_url}/"  # a front page, not a login form
     assert "cartoon background" in page.locator("h1").inner_text()
     assert "turn the link off" in page.locator("#front-share-promise").inner_text()
+    notice = page.locator("#demo-notice").inner_text()  # the server runs the demo model
+    assert "demo model" in notice and "WEE_WAA_MODEL" not in notice  # hints are for staff
     shown = page.locator(f"#front-showcase [data-creation-id='{creation_id}']")
     assert title in shown.inner_text()
     page.click("#front-signup")
@@ -124,6 +126,16 @@ def test_a_moderator_opens_the_admin_and_sees_the_open_reports(
     assert re.search(r"[1-9]\d* open reports?", reports.inner_text())
     reports.locator("a").first.click()
     page.wait_for_url(re.compile(r".*/admin/gallery/report/\?resolved_at__isempty=1"))
+
+    korean = page.context.browser.new_context(locale="ko-KR", storage_state=page.context.storage_state())
+    admin_ko = korean.new_page()
+    admin_ko.goto(f"{app_server.url}/admin/")
+    assert "Wee-Waa 운영" in admin_ko.title()
+    assert "미처리 신고" in admin_ko.locator("#open-reports").inner_text()
+    korean.close()
+
+    page.goto(f"{app_server.url}/studio/")
+    assert "WEE_WAA_MODEL" in page.locator("#demo-notice").inner_text()  # staff get the hint
 
 
 def test_explore_shows_which_order_is_active(page: Any, live_server_url: str) -> None:

@@ -55,13 +55,28 @@ def fresh_postgres_database(postgres_url: str) -> Iterator[str]:
             connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+# Redis databases a test may empty; database 0 holds the claims, so two test runs on one
+# machine (or two tests at once) never empty each other's database mid-test.
+SCRATCH_REDIS_DATABASES = range(1, 16)
+CLAIM_SECONDS = 3600
+
+
 @pytest.fixture
 def scratch_redis_url(redis_url: str) -> Iterator[str]:
-    """Redis database 14, emptied before and after: processes started by a test share it
-    (the channel layer and the cache), and nothing from an earlier run may leak in."""
+    """A Redis database of this test's own, emptied before and after: processes started by a
+    test share it (the channel layer and the cache), and nothing from an earlier run leaks in.
+    It is claimed with ``SET NX`` in database 0: a fixed database, emptied by a run on the same
+    machine while another run's socket sat idle, once lost that socket its group."""
     import redis
 
-    url = urllib.parse.urlsplit(redis_url)._replace(path="/14").geturl()
+    claims = redis.Redis.from_url(urllib.parse.urlsplit(redis_url)._replace(path="/0").geturl())
+    claim = f"wee-waa-tests:{os.getpid()}:{secrets.token_hex(4)}"
+    number = next(
+        (n for n in SCRATCH_REDIS_DATABASES if claims.set(f"wee-waa-tests:db:{n}", claim, nx=True, ex=CLAIM_SECONDS)),
+        None,
+    )
+    assert number is not None, "every scratch Redis database is claimed by another test run"
+    url = urllib.parse.urlsplit(redis_url)._replace(path=f"/{number}").geturl()
     client = redis.Redis.from_url(url)
     client.flushdb()
     try:
@@ -69,3 +84,6 @@ def scratch_redis_url(redis_url: str) -> Iterator[str]:
     finally:
         client.flushdb()
         client.close()
+        if claims.get(f"wee-waa-tests:db:{number}") == claim.encode():
+            claims.delete(f"wee-waa-tests:db:{number}")
+        claims.close()
