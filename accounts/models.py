@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from wee_waa.confusables import fold
+from wee_waa.ids import PUBLIC_ID_LENGTH, new_public_id
 
 SKELETON_MAX_LENGTH = 255
 
@@ -61,3 +65,50 @@ class User(AbstractUser):
                 kwargs["update_fields"] = {*update_fields, "username_skeleton"}
         super().save(*args, **kwargs)
         self._stored_username = self.__dict__.get("username")
+
+
+class ApiToken(models.Model):
+    """A personal token a program signs in with (``Authorization: Bearer wwt_…``).
+
+    Only the SHA-256 digest of the token is kept: a leaked database or backup cannot be
+    replayed against the API. A plain hash (not a slow password hash) is enough because the
+    token is 240 random bits, and it lets a request find its row with one indexed lookup.
+    The webhook secret, in contrast, is kept as is: the server needs it to sign deliveries.
+    """
+
+    id = models.CharField(primary_key=True, max_length=PUBLIC_ID_LENGTH, default=new_public_id, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
+    name = models.CharField(_("name"), max_length=80)
+    prefix = models.CharField(_("prefix"), max_length=16, editable=False)
+    digest = models.CharField(_("digest"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+    # Who revoked it (the owner, or a moderator from the admin); empty while it is active.
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("revoked by"),
+    )
+    webhook_url = models.URLField(_("webhook URL"), max_length=500, blank=True)
+    webhook_secret = models.CharField(_("webhook signing secret"), max_length=80, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        indexes = [models.Index(fields=["user", "revoked_at"], name="apitoken_user_revoked")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def is_active_at(self, when: dt.datetime) -> bool:
+        """Not revoked and not expired at ``when``."""
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > when)

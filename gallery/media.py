@@ -28,6 +28,8 @@ from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_safe
 from django.views.static import serve
 
+from accounts.tokens import token_authenticate
+from accounts.types import Viewer
 from gallery import selectors
 
 TOKEN_PARAMETER = "t"  # noqa: S105 - the name of a query parameter, not a secret
@@ -63,13 +65,27 @@ def serve_media(request: HttpRequest, name: str) -> HttpResponseBase:
         raise Http404
     if selectors.media_visible(item, AnonymousUser()):
         cache_control = PUBLIC_CACHE
-    elif selectors.media_visible(item, request.user, token=request.GET.get(TOKEN_PARAMETER)):
+    elif selectors.media_visible(item, _viewer(request), token=request.GET.get(TOKEN_PARAMETER)):
         cache_control = PRIVATE_CACHE
     else:
         raise Http404
     response = _file_response(request, name)
     response["Cache-Control"] = cache_control
     return response
+
+
+def _viewer(request: HttpRequest) -> Viewer:
+    """Who asks: the session's user, or the owner of an API token sent as ``Authorization:
+    Bearer`` (the image URLs in API answers and webhooks are for programs too). A bad token
+    is nobody: the same 404 as any file this viewer may not see."""
+    if request.user.is_authenticated:
+        return request.user
+    scheme, _, raw = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() == "bearer" and raw.strip():
+        token = token_authenticate(raw.strip())
+        if token is not None:
+            return token.user
+    return request.user
 
 
 def _file_response(request: HttpRequest, name: str) -> HttpResponseBase:

@@ -9,6 +9,7 @@ connection closes a flood with a policy code.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -18,8 +19,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils.translation import gettext
 
+from accounts import ws_auth
 from generation.adapters.publisher import remember_server_loop
 from generation.events import ErrorCode, error_event, user_group
+from generation.metrics import WEBSOCKET_CONNECTIONS
 from generation.selectors import unfinished_job_snapshots
 from generation.sockets import CLOSE_FORBIDDEN
 
@@ -61,28 +64,67 @@ class GenerationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     """Authenticate, join the user's own group, send the open jobs' state, relay events."""
 
     group: str | None = None
+    # --- authentication (accounts.ws_auth): a session, a bearer token, or a first auth message ---
+    token_group: str | None = None
+    auth_deadline: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
+        identity = await ws_auth.socket_identity(self.scope)
+        if identity.awaits_message:  # a program without a session: {"type": "auth"} comes next
+            await self.accept()
+            self.auth_deadline = asyncio.create_task(ws_auth.close_unless_authenticated(self))
+            return
+        await self._open(identity)
+
+    async def _authenticate(self, text_data: str | None) -> None:
+        """The first message of a socket that awaits one: a valid auth message, or the end."""
+        if self.auth_deadline is None:  # answered already: the socket is closing
+            return
+        self.auth_deadline.cancel()
+        self.auth_deadline = None
+        token = await ws_auth.token_from_message(text_data)
+        if token is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        await self._open(ws_auth.SocketIdentity(token.user, token), accepted=True)
+
+    # --- end of authentication ---
+
+    async def _open(self, identity: ws_auth.SocketIdentity, *, accepted: bool = False) -> None:
+        user = identity.user
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         if not user.is_active:  # banned (an authentication backend may still hand them over)
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        self.scope["user"] = user  # for a token socket, the token's owner
         remember_server_loop()  # a no-op when the server announced its start (``wee_waa.asgi``)
         self.bucket = TokenBucket()
         self.warned = False
         self.group = user_group(user.pk)
+        WEBSOCKET_CONNECTIONS.inc()  # paired with the dec() in disconnect, which checks self.group
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
+        if identity.token is not None:  # revoking the token closes this socket
+            self.token_group = ws_auth.token_group(identity.token.pk)
+            await self.channel_layer.group_add(self.token_group, self.channel_name)
+        if not accepted:
+            await self.accept()
         await self._send_snapshots()
 
     async def disconnect(self, code: int) -> None:
+        if self.auth_deadline is not None:
+            self.auth_deadline.cancel()
+        if self.token_group is not None:
+            await self.channel_layer.group_discard(self.token_group, self.channel_name)
         if self.group is not None:
+            WEBSOCKET_CONNECTIONS.dec()
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        if self.group is None:  # accepted, still waiting for the auth message
+            await self._authenticate(text_data)
+            return
         verdict = self.bucket.take()
         if verdict == "flood":
             await self.close(code=CLOSE_POLICY)
@@ -114,7 +156,8 @@ class GenerationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self.send_json(message["event"])
 
     async def sockets_close(self, message: dict[str, Any]) -> None:
-        """The account was banned (``generation.sockets.close_user_sockets``)."""
+        """The account was banned (``generation.sockets.close_user_sockets``), or the socket's
+        token was revoked (``accounts.ws_auth.close_token_sockets``)."""
         await self.close(code=int(message.get("code", CLOSE_FORBIDDEN)))
 
     async def _send_snapshots(self) -> None:

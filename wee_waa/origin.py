@@ -10,7 +10,7 @@ list Django's CSRF check trusts for forms.
 
 A handshake with no Origin header at all is let through: browsers always send one on a
 websocket handshake, so its absence means a non-browser client (a script, the soak benchmark),
-which cannot ride on a victim's cookies; the consumer still requires a valid session. An
+which cannot ride on a victim's cookies; the consumer still requires a valid session or API token. An
 ``Origin: null`` (sandboxed frame, ``file:``) is refused.
 """
 

@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from wee_waa.env import envbool, envchoice, envfloat, envint, envlist, envstr
+from wee_waa.openapi import SPECTACULAR_SETTINGS  # noqa: F401 - drf-spectacular reads it from settings
 
 # Lets admin.ModelAdmin[Model] and friends be written with type parameters at run time.
 django_stubs_ext.monkeypatch()
@@ -58,6 +59,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_prometheus",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files (CSP)
     "channels",
     "axes",
     "csp",
@@ -187,6 +190,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 # Sign-ups per client address per hour: fresh accounts multiply every per-user quota.
 WEE_WAA_SIGNUPS_PER_HOUR = envint("WEE_WAA_SIGNUPS_PER_HOUR", 5, minimum=1)
+# Personal API tokens (accounts/tokens.py): active (unrevoked, unexpired) tokens per account.
+WEE_WAA_MAX_TOKENS_PER_USER = envint("WEE_WAA_MAX_TOKENS_PER_USER", 20, minimum=1)
 
 # Content-Security-Policy (django-csp): our own files only, no inline script or style.
 # wee_waa.csp adds this host's exact ws:/wss: origin to connect-src for the live socket.
@@ -242,7 +247,11 @@ if _S3_BUCKET:
                 "querystring_auth": True,
                 "querystring_expire": envint("WEE_WAA_S3_URL_EXPIRE", 300, minimum=1),
                 "signature_version": "s3v4",  # v4 URLs carry their lifetime (X-Amz-Expires)
-                "default_acl": "private",
+                # No ACL sent: objects are private by default, and buckets with ACLs disabled (new
+                # AWS buckets) refuse uploads that name one, even "private".
+                "default_acl": None,
+                # Two uploads named "cat.png" get two keys: the second never overwrites the first.
+                "file_overwrite": False,
             },
         },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -269,14 +278,26 @@ if WEE_WAA_MEDIA_ACCEL_PREFIX and not (
     )
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # A bearer token (accounts.authentication) when the request sends one, else the session.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # Strict: bounded nesting, no NUL or lone surrogates, finite numbers; a 400 otherwise.
     "DEFAULT_PARSER_CLASSES": ["wee_waa.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["wee_waa.api.SafeJSONRenderer"],
     "EXCEPTION_HANDLER": "wee_waa.api.exception_handler",
-    # Per user, for the endpoints that name a scope (likes, reports).
-    "DEFAULT_THROTTLE_RATES": {"likes": "60/min", "reports": "10/hour"},
+    # The OpenAPI schema (/api/v1/schema/, docs at /api/docs/); settings in wee_waa/openapi.py.
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Per user, for the endpoints that name a scope (likes, reports). A token request also
+    # spends its token's own budget, "<scope>_per_token" (else the scope's): wee_waa/throttling.py.
+    "DEFAULT_THROTTLE_RATES": {
+        "likes": "60/min",
+        "reports": "10/hour",
+        "likes_per_token": "30/min",
+        "reports_per_token": "5/hour",
+    },
 }
 
 # One switch for serving over HTTPS: secure cookies, redirect, HSTS. Off on a laptop.
@@ -318,6 +339,19 @@ WEE_WAA_RENDERS_PER_MINUTE = envint("WEE_WAA_RENDERS_PER_MINUTE", 20, minimum=1)
 WEE_WAA_RENDER_CONCURRENCY = envint("WEE_WAA_RENDER_CONCURRENCY", 2, minimum=1)
 WEE_WAA_RENDER_WAIT_SECONDS = envfloat("WEE_WAA_RENDER_WAIT_SECONDS", 5.0, minimum=0.0)
 WEE_WAA_MAX_PICTURES_PER_USER = envint("WEE_WAA_MAX_PICTURES_PER_USER", 1000, minimum=1)
+
+# Webhooks (generation/webhooks.py): the address links in them start with; attempts before
+# giving up; seconds one attempt may take; private/loopback targets (tests, a LAN) allowed; a
+# delivery thread in each server process (off when ``deliver_webhooks`` runs elsewhere).
+WEE_WAA_PUBLIC_URL = envstr("WEE_WAA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+if urlsplit(WEE_WAA_PUBLIC_URL).scheme not in {"http", "https"} or not urlsplit(WEE_WAA_PUBLIC_URL).netloc:
+    raise ImproperlyConfigured(
+        f"WEE_WAA_PUBLIC_URL must be like https://studio.example.com, got {WEE_WAA_PUBLIC_URL!r}"
+    )
+WEE_WAA_WEBHOOK_MAX_ATTEMPTS = envint("WEE_WAA_WEBHOOK_MAX_ATTEMPTS", 6, minimum=1)
+WEE_WAA_WEBHOOK_TIMEOUT_SECONDS = envfloat("WEE_WAA_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+WEE_WAA_WEBHOOK_ALLOW_PRIVATE = envbool("WEE_WAA_WEBHOOK_ALLOW_PRIVATE", False)
+WEE_WAA_WEBHOOK_THREAD = envbool("WEE_WAA_WEBHOOK_THREAD", True)
 
 LOGGING = {
     "version": 1,
