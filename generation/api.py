@@ -6,17 +6,21 @@ from typing import Any
 
 from django.http import Http404
 from django.urls import reverse
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from generation import selectors, services
+from generation.api_examples import CANCEL_CONFLICT_EXAMPLE, FINISHED_STATUSES, JOB_EXAMPLE, JOB_REQUEST_EXAMPLE
 from generation.events import JobStatus, QueuePlace
 from generation.models import Background, GenerationJob, Style
 from generation.queueing import queue_places
 from wee_waa.api import signed_in_user
+from wee_waa.api_schema import api_operation
 from wee_waa.pagination import KeysetPagination
 
 MIN_SIZE, MAX_SIZE, SIZE_MULTIPLE = 64, 1024, 8
@@ -36,6 +40,7 @@ def _size_field() -> serializers.IntegerField:
     )
 
 
+@extend_schema_serializer(component_name="JobCreate")
 class JobInputSerializer(serializers.Serializer[dict[str, Any]]):
     prompt = serializers.CharField(
         max_length=MAX_PROMPT,
@@ -86,6 +91,7 @@ class JobInputSerializer(serializers.Serializer[dict[str, Any]]):
         return style
 
 
+@extend_schema_serializer(component_name="Image")
 class ImageOutputSerializer(serializers.Serializer[Background]):
     id = serializers.CharField()
     url = serializers.SerializerMethodField()
@@ -99,9 +105,10 @@ class ImageOutputSerializer(serializers.Serializer[Background]):
         return image.kept_at is not None
 
 
+@extend_schema_serializer(component_name="Job")
 class JobOutputSerializer(serializers.Serializer[GenerationJob]):
     id = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=JobStatus.choices())
     progress = serializers.FloatField()
     error = serializers.CharField()
     prompt = serializers.CharField()
@@ -114,8 +121,8 @@ class JobOutputSerializer(serializers.Serializer[GenerationJob]):
     steps = serializers.IntegerField()
     model = serializers.CharField(source="model_name")
     created_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
     images = ImageOutputSerializer(many=True)
     position = serializers.SerializerMethodField()
     eta_seconds = serializers.SerializerMethodField()
@@ -143,12 +150,44 @@ class JobOutputSerializer(serializers.Serializer[GenerationJob]):
         return place["eta_seconds"] if place else None
 
 
+@extend_schema_serializer(component_name="KeptImage")
+class KeptImageOutputSerializer(serializers.Serializer[dict[str, Any]]):
+    job = serializers.CharField()
+    image = ImageOutputSerializer()
+    gallery_url = serializers.CharField(help_text=_("The page that shows kept pictures."))
+
+
+@extend_schema_serializer(component_name="JobConflict")
+class JobConflictOutputSerializer(serializers.Serializer[dict[str, Any]]):
+    """A job that has already finished cannot be cancelled: why, and how it ended."""
+
+    detail = serializers.CharField()
+    status = serializers.ChoiceField(choices=FINISHED_STATUSES)
+
+
 class JobPagination(KeysetPagination):
     """The caller's jobs, newest first, by the site's one cursor scheme (``wee_waa.pagination``)."""
 
     keys = ("created_at", "id")
     page_size = 20
     max_page_size = 100
+
+
+# The list's query parameters, as the paginator reads them (for /api/v1/schema/).
+PAGE_PARAMETERS = [
+    OpenApiParameter(
+        "cursor", str, description=_("Where a page starts: copy it from a `next` or `previous` link, never build one.")
+    ),
+    OpenApiParameter(
+        JobPagination.page_size_query_param,
+        int,
+        description=format_lazy(
+            _("Items per page (default {default}, at most {max})."),
+            default=JobPagination.page_size,
+            max=JobPagination.max_page_size,
+        ),
+    ),
+]
 
 
 def queue_limit_response(limit: services.QueueLimitReached) -> Response:
@@ -168,17 +207,42 @@ def _owned_job(request: Request, job_id: str) -> GenerationJob:
 
 
 class JobListCreateApi(APIView):
+    pagination_class = JobPagination  # read by the schema generator too: the list's page shape
+
+    @api_operation(
+        summary=_("Your jobs, newest first"),
+        parameters=PAGE_PARAMETERS,
+        responses={200: JobOutputSerializer(many=True)},
+        errors=[404],
+    )
     def get(self, request: Request) -> Response:
-        paginator = JobPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.jobs_for_user(request.user), request, view=self)
         jobs = JobOutputSerializer(page or [], many=True)  # type: ignore[arg-type]
         return paginator.get_paginated_response(jobs.data)
 
+    @api_operation(
+        summary=_("Queue a picture"),
+        description=_(
+            "Only `prompt` is required; the style's defaults fill in the rest. Progress comes over the "
+            "websocket; poll the job or follow `/ws/generation/`. Too many unfinished jobs, or a full line: 429."
+        ),
+        request=JobInputSerializer,
+        responses={201: JobOutputSerializer},
+        errors=[429],
+        invalid={
+            "prompt": ["Describe the scene you want: the prompt cannot be empty."],
+            "width": ["Must be a multiple of 8 pixels (for example 512)."],
+        },
+        examples=[JOB_REQUEST_EXAMPLE, JOB_EXAMPLE],
+    )
     def post(self, request: Request) -> Response:
         data = JobInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            created = services.job_create(owner=signed_in_user(request), **data.validated_data)
+            created = services.job_create(
+                owner=signed_in_user(request), api_token=services.api_token_from(request.auth), **data.validated_data
+            )
         except services.QueueLimitReached as limit:
             return queue_limit_response(limit)
         context = {} if created.places is None else {"places": created.places}
@@ -186,11 +250,27 @@ class JobListCreateApi(APIView):
 
 
 class JobDetailApi(APIView):
+    @api_operation(
+        summary=_("One of your jobs"), responses={200: JobOutputSerializer}, errors=[404], examples=[JOB_EXAMPLE]
+    )
     def get(self, request: Request, job_id: str) -> Response:
         return Response(JobOutputSerializer(_owned_job(request, job_id)).data)
 
 
 class JobCancelApi(APIView):
+    @api_operation(
+        summary=_("Cancel a job"),
+        description=_("A queued job is cancelled at once; a running one stops at its next step."),
+        responses={
+            200: JobOutputSerializer,
+            409: OpenApiResponse(
+                JobConflictOutputSerializer,
+                description=_("The job has already finished."),
+                examples=[CANCEL_CONFLICT_EXAMPLE],
+            ),
+        },
+        errors=[404],
+    )
     def post(self, request: Request, job_id: str) -> Response:
         job = _owned_job(request, job_id)
         try:
@@ -201,14 +281,27 @@ class JobCancelApi(APIView):
                 JobStatus.FAILED: _("This job has already failed: there is nothing left to cancel."),
                 JobStatus.CANCELLED: _("This job is already cancelled."),
             }.get(JobStatus(finished.status), _("This job can no longer be cancelled."))
-            return Response({"detail": message, "status": finished.status}, status=status.HTTP_409_CONFLICT)
+            conflict = JobConflictOutputSerializer({"detail": message, "status": finished.status})
+            return Response(conflict.data, status=status.HTTP_409_CONFLICT)
         return Response(JobOutputSerializer(_owned_job(request, job.id)).data)
 
 
 class JobKeepApi(APIView):
+    @extend_schema_serializer(component_name="Keep")
     class InputSerializer(serializers.Serializer[dict[str, Any]]):
-        image = serializers.CharField(error_messages={"required": _("Say which image to keep.")})
+        image = serializers.CharField(
+            error_messages={"required": _("Say which image to keep.")},
+            help_text=_("The id of one of the job's images."),
+        )
 
+    @api_operation(
+        summary=_("Keep a candidate"),
+        description=_("Keeps it in My pictures, where creations are made from it; it counts towards the quota (409)."),
+        request=InputSerializer,
+        responses={200: KeptImageOutputSerializer},
+        errors=[404, 409],
+        invalid={"image": ["Say which image to keep."]},
+    )
     def post(self, request: Request, job_id: str) -> Response:
         job = _owned_job(request, job_id)
         data = self.InputSerializer(data=request.data)
@@ -217,7 +310,5 @@ class JobKeepApi(APIView):
         if image is None:
             raise Http404
         image = services.background_keep(image=image)
-        return Response(
-            {"job": job.id, "image": ImageOutputSerializer(image).data, "gallery_url": reverse("gallery:index")},
-            status=status.HTTP_200_OK,
-        )
+        kept = {"job": job.id, "image": image, "gallery_url": reverse("gallery:index")}
+        return Response(KeptImageOutputSerializer(kept).data, status=status.HTTP_200_OK)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.translation import gettext as _
 
 FORM = "application/x-www-form-urlencoded"
@@ -36,8 +36,8 @@ class RefuseNulMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if _has_nul(request):
-            return HttpResponseBadRequest(
-                _("The request contains a NUL character, which is never part of a valid address or form."),
-                content_type="text/plain; charset=utf-8",
-            )
+            message = _("The request contains a NUL character, which is never part of a valid address or form.")
+            if request.path_info.startswith("/api/"):  # API errors are JSON, as the schema says
+                return JsonResponse({"detail": message}, status=400)
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
         return self.get_response(request)

@@ -9,6 +9,7 @@ from gallery.admin import moderation_index
 from gallery.front import front
 from gallery.media import serve_media
 from wee_waa import converters  # noqa: F401 - registers <pid:…> and <username:…> before the includes
+from wee_waa.api_docs import SchemaView, api_docs
 
 # The admin is where moderators work: it says so, and its front page counts the open reports.
 admin.site.site_header = admin.site.site_title = admin.site.index_title = _("Wee-Waa moderation")
@@ -21,6 +22,9 @@ urlpatterns = [
     path("", include("gallery.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("generation.urls")),
+    # The OpenAPI document (YAML; JSON with ?format=json) and Swagger UI for it: wee_waa/api_docs.py.
+    path("api/v1/schema/", SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", api_docs, name="api-docs"),
 ]
 
 # Every picture file through one view that asks who may see it (local, X-Accel-Redirect or S3).
