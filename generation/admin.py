@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from gallery.media import media_url
-from generation.models import Background, BlockedPhrase, GenerationJob, GenerationWorker, Style
+from generation.models import Background, BlockedPhrase, GenerationJob, GenerationWorker, Style, WebhookDelivery
 
 
 @admin.register(Style)
@@ -67,3 +67,20 @@ class BlockedPhraseAdmin(admin.ModelAdmin[BlockedPhrase]):
     list_display = ("phrase", "note", "is_active", "created_at")
     list_filter = ("is_active",)
     search_fields = ("phrase", "note")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
+    """Read-only: rows are written when jobs finish and by the delivery loops. Staff read here
+    why a program's webhook did not arrive (its status, error and the start of its answer)."""
+
+    list_display = ("job", "url", "attempts", "last_status", "delivered_at", "gave_up_at", "next_attempt_at")
+    list_filter = ("delivered_at", "gave_up_at")
+    search_fields = ("id", "job__id", "url")
+    readonly_fields = [field.name for field in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: WebhookDelivery | None = None) -> bool:
+        return False

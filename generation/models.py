@@ -60,6 +60,11 @@ class GenerationJob(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(_("cancel requested"), default=False)
     model_name = models.CharField(_("model"), max_length=300, blank=True)
+    # The API token a program queued the job with (None from the studio): its webhook hears
+    # when the job finishes. A deleted token leaves its jobs in place.
+    api_token = models.ForeignKey(
+        "accounts.ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs", editable=False
+    )
     # Fair queuing (generation/manager/fairness.py): the job's virtual start tag, its place in
     # the fair order, and its finish tag (start + work), where its owner's next job may start.
     # Given once when queued and kept across re-queues, so the order survives restarts.
@@ -148,3 +153,42 @@ class BlockedPhrase(models.Model):
 
     def __str__(self) -> str:
         return self.phrase
+
+
+class WebhookDelivery(models.Model):
+    """One ``job.finished`` webhook to send, and how sending it went. The row is the retry
+    state (nothing waits in memory), so a restart loses no delivery: any process's delivery
+    loop claims due rows atomically and sends each one."""
+
+    id = models.CharField(primary_key=True, max_length=PUBLIC_ID_LENGTH, default=new_public_id, editable=False)
+    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    token = models.ForeignKey(
+        "accounts.ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="webhook_deliveries"
+    )
+    # Copied when queued: a URL changed later applies to later jobs only.
+    url = models.URLField(_("URL"), max_length=500)
+    payload = models.JSONField(_("payload"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # When the next attempt is due; while an attempt is under way, when its claim runs out.
+    next_attempt_at = models.DateTimeField(_("next attempt"))
+    last_status = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    last_response = models.CharField(_("last response (start)"), max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    gave_up_at = models.DateTimeField(_("gave up"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(delivered_at__isnull=True, gave_up_at__isnull=True),
+                name="webhook_delivery_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} → {self.url}"

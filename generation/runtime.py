@@ -1,5 +1,6 @@
-"""This process's generation runtime: one publisher, one queue announcer and (unless
-``WEE_WAA_MANAGER=off``) one model manager, built once and stopped once.
+"""This process's generation runtime: one publisher, one queue announcer, (unless
+``WEE_WAA_MANAGER=off``) one model manager and (unless ``WEE_WAA_WEBHOOK_THREAD=false``) one
+webhook delivery thread, built once and stopped once.
 
 Nothing here runs at import, so ``migrate``, ``check`` and test collection never load a model.
 The ASGI server builds and starts the runtime at startup (``wee_waa.asgi``: the lifespan
@@ -25,6 +26,7 @@ from generation.manager.types import EventPublisher, ModelState, ModelStatus
 from generation.manager.worker import ModelManager
 from generation.metrics import PrometheusMetrics
 from generation.queueing import QueueAnnouncer
+from generation.webhook_delivery import WebhookDeliverer
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +42,12 @@ class Runtime:
         publisher: EventPublisher | None = None,
         announcer: QueueAnnouncer | None = None,
         manager: ModelManager | None = None,
+        deliverer: WebhookDeliverer | None = None,
     ) -> None:
         self.publisher = publisher = publisher or ChannelLayerPublisher()
         self.announcer = announcer or QueueAnnouncer(publisher)
         self.manager = manager
+        self.deliverer = deliverer  # the webhook delivery thread, if this process sends them
         self._lock = threading.Lock()
         self.stand_in = False  # built on first use where no server or worker built one
         self.started = False
@@ -59,6 +63,8 @@ class Runtime:
             self.started = True
         if self.manager is not None:
             self.manager.start()
+        if self.deliverer is not None:
+            self.deliverer.start()
 
     def stop(self, timeout: float = 15.0) -> None:
         """A job in the middle of drawing goes back to the queue; its last events still go out.
@@ -70,6 +76,8 @@ class Runtime:
         if self.manager is not None and self.manager.alive:
             logger.info("Stopping the model manager")
             self.manager.stop(timeout)
+        if self.deliverer is not None:
+            self.deliverer.stop(timeout)
         if isinstance(self.publisher, ChannelLayerPublisher):  # the last events still go out
             self.publisher.flush()
 
@@ -78,11 +86,13 @@ def build_runtime(*, model: str | None = None, manager: bool = True) -> Runtime:
     """``manager=False``: publish only (a web process with ``WEE_WAA_MANAGER=off``)."""
     publisher = ChannelLayerPublisher()
     announcer = QueueAnnouncer(publisher)
+    deliverer = WebhookDeliverer() if settings.WEE_WAA_WEBHOOK_THREAD else None
     if not manager:
-        return Runtime(publisher=publisher, announcer=announcer)
+        return Runtime(publisher=publisher, announcer=announcer, deliverer=deliverer)
     return Runtime(
         publisher=publisher,
         announcer=announcer,
+        deliverer=deliverer,
         manager=ModelManager(
             store=DjangoJobStore(),
             publisher=publisher,

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.models import User
+from accounts.models import ApiToken, User
 from generation import runtime
 from generation.adapters.store import next_fair_tags
 from generation.blocklist import blocked_phrase_in
@@ -24,6 +24,7 @@ from generation.metrics import JOBS_FINISHED, JOBS_REFUSED, JOBS_SUBMITTED
 from generation.models import Background, GenerationJob, Style
 from generation.queueing import Places, queue_places
 from generation.selectors import job_snapshot, style_default
+from generation.webhooks import webhook_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -95,10 +96,14 @@ def job_create(
     steps: int | None = None,
     seed: int | None = None,
     style: Style | None = None,
+    api_token: ApiToken | None = None,
 ) -> JobCreated:
     """Write the job ``queued`` first; the manager hears of it only after the commit, so it
     never looks for a row that is not there yet. Every way to queue a job (the jobs API,
-    "generate similar") passes the blocklist here, so none can skip it."""
+    "generate similar") passes the blocklist here, so none can skip it.
+
+    ``api_token``: the token a program queued the job with (None from the studio); its
+    webhook hears when the job finishes."""
     prompt = prompt.strip()
     if blocked_phrase_in(prompt):
         raise ValidationError(
@@ -123,6 +128,7 @@ def job_create(
         count=count,
         # The seed is fixed at submit time so provenance always names the seed that drew it.
         seed=seed if seed is not None else secrets.randbelow(MAX_SEED - 8),
+        api_token=api_token,
     )
     created = JobCreated(job)
     with transaction.atomic():
@@ -134,6 +140,12 @@ def job_create(
         transaction.on_commit(lambda: _announce(created))
     JOBS_SUBMITTED.inc()
     return created
+
+
+def api_token_from(auth: object) -> ApiToken | None:
+    """The API token a request signed in with, from DRF's ``request.auth`` (None for a
+    session, or under any other authentication)."""
+    return auth if isinstance(auth, ApiToken) else None
 
 
 def _announce(created: JobCreated) -> None:
@@ -157,6 +169,7 @@ def job_cancel(*, job: GenerationJob) -> GenerationJob:
         if GenerationJob.objects.filter(id=job.id, status=JobStatus.QUEUED).update(
             status=JobStatus.CANCELLED, finished_at=now
         ):
+            webhook_enqueue(job.id)
             transaction.on_commit(lambda: _announce_cancelled(job))
         elif GenerationJob.objects.filter(id=job.id, status=JobStatus.RUNNING).update(cancel_requested=True):
             transaction.on_commit(lambda: runtime.notify_cancel(job.id))

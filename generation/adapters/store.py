@@ -28,6 +28,7 @@ from generation.events import JobStatus
 from generation.manager.fairness import QueuedJob, claim_sequence, fair_order, fair_tags, virtual_now
 from generation.manager.types import JobLost, JobSpec, OwnerId, StoredImage
 from generation.models import Background, GenerationJob, GenerationWorker
+from generation.webhooks import webhook_enqueue
 from wee_waa.ids import new_public_id
 
 if TYPE_CHECKING:
@@ -138,15 +139,19 @@ class DjangoJobStore:
         for job_id, worker, attempts, cancel_requested in orphans:
             mine = GenerationJob.objects.filter(id=job_id, status=JobStatus.RUNNING, worker=worker)
             if cancel_requested:
-                mine.update(status=JobStatus.CANCELLED, finished_at=now, lease_expires_at=None)
+                with transaction.atomic():
+                    if mine.update(status=JobStatus.CANCELLED, finished_at=now, lease_expires_at=None):
+                        webhook_enqueue(job_id)
             elif attempts >= max_attempts:
-                if mine.update(
-                    status=JobStatus.FAILED,
-                    finished_at=now,
-                    lease_expires_at=None,
-                    error=f"The server stopped {max_attempts} times while drawing this job, so it was given up.",
-                ):
-                    failed.append(job_id)
+                with transaction.atomic():
+                    if mine.update(
+                        status=JobStatus.FAILED,
+                        finished_at=now,
+                        lease_expires_at=None,
+                        error=f"The server stopped {max_attempts} times while drawing this job, so it was given up.",
+                    ):
+                        webhook_enqueue(job_id)
+                        failed.append(job_id)
             elif mine.update(status=JobStatus.QUEUED, progress=0.0, started_at=None, worker="", lease_expires_at=None):
                 requeued.append(job_id)
         return requeued, failed
@@ -232,6 +237,7 @@ class DjangoJobStore:
                         for index, (image_id, name, seed, image) in enumerate(saved)
                     ]
                 )
+                webhook_enqueue(spec.id)
         except BaseException:
             for _image_id, name, _seed, _image in saved:
                 default_storage.delete(name)
@@ -243,12 +249,17 @@ class DjangoJobStore:
         jobs = GenerationJob.objects.filter(id=job_id).exclude(status__in=JobStatus.final())
         if worker is not None:
             jobs = jobs.filter(worker=worker)
-        jobs.update(status=JobStatus.FAILED, error=reason, finished_at=timezone.now(), lease_expires_at=None)
+        with transaction.atomic():
+            if jobs.update(status=JobStatus.FAILED, error=reason, finished_at=timezone.now(), lease_expires_at=None):
+                webhook_enqueue(job_id)
 
     def cancel(self, job_id: str, worker: str) -> bool:
         """A job we hold whose owner asked to cancel: ends ``cancelled`` with nothing stored."""
         mine = GenerationJob.objects.filter(id=job_id, status=JobStatus.RUNNING, worker=worker, cancel_requested=True)
-        ended = mine.update(status=JobStatus.CANCELLED, finished_at=timezone.now(), lease_expires_at=None, error="")
+        with transaction.atomic():
+            ended = mine.update(status=JobStatus.CANCELLED, finished_at=timezone.now(), lease_expires_at=None, error="")
+            if ended:
+                webhook_enqueue(job_id)
         return bool(ended)
 
     def release(self, job_id: str, worker: str) -> None:
