@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from PIL import Image, ImageChops, ImageDraw
 
 from gallery.models import Character
+from wee_waa.ids import new_public_id
 
 SOURCE = "drawn by code: gallery/characters.py"
 HEIGHT = 512  # final height of every character, in pixels
@@ -312,7 +313,9 @@ def ensure_characters() -> list[Character]:
             default_scale=drawn.default_scale,
             source=SOURCE,
         )
-        character.image.save(f"{drawn.slug}.png", ContentFile(png), save=False)
+        # A name of its own: two processes starting at once may both get here, and the loser's
+        # clean-up below must never delete the winner's file.
+        character.image.save(f"{drawn.slug}-{new_public_id()[:8]}.png", ContentFile(png), save=False)
         try:
             with transaction.atomic():
                 character.save()
