@@ -54,6 +54,10 @@ EVENTS_FAILED = Counter(
     ["type"],
 )
 MODEL_LOADED = Gauge("wee_waa_model_loaded", "1 when the pipeline is resident and ready", ["model", "device"])
+# Per process: the sum over web processes is the number of open studio tabs and programs.
+WEBSOCKET_CONNECTIONS = Gauge(
+    "wee_waa_generation_websocket_connections", "Open /ws/generation/ sockets that joined their user's group"
+)
 
 
 class QueueDepthCollector(Collector):
