@@ -21,9 +21,6 @@ import logging
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs
 
-from asgiref.sync import async_to_sync
-from channels.layers import InMemoryChannelLayer, get_channel_layer
-
 from accounts.models import ApiToken, User
 from accounts.tokens import atoken_authenticate
 
@@ -115,34 +112,8 @@ def token_group(token_id: str) -> str:
 
 
 def close_token_sockets(token_id: str) -> None:
-    """Ask every open socket of a revoked token (any process) to close with 4401.
+    """Ask every open socket of a revoked token (any process) to close with 4401. Never
+    raises: the revocation stands, and a reconnect with the token is refused anyway."""
+    from generation.sockets import close_group_sockets
 
-    Never raises: the revocation stands, and a reconnect with the token is refused anyway.
-    The sending mirrors ``generation.sockets.close_user_sockets`` (the in-memory layer is not
-    thread-safe, so from another thread the send goes to the server's own loop).
-    """
-    from generation.adapters import publisher
-    from generation.sockets import CLOSE_MESSAGE_TYPE
-
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    message = {"type": CLOSE_MESSAGE_TYPE, "code": CLOSE_UNAUTHENTICATED}
-    group = token_group(token_id)
-    try:
-        try:
-            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        server_loop = publisher._server_loop
-        if isinstance(layer, InMemoryChannelLayer) and publisher._usable(server_loop) and server_loop is not None:
-            if running is server_loop:
-                server_loop.create_task(layer.group_send(group, message))
-            else:
-                asyncio.run_coroutine_threadsafe(layer.group_send(group, message), server_loop).result(SEND_TIMEOUT)
-        elif running is not None:
-            running.create_task(layer.group_send(group, message))
-        else:
-            async_to_sync(layer.group_send)(group, message)
-    except Exception:
-        logger.exception("Could not close the websockets of API token %s", token_id)
+    close_group_sockets(token_group(token_id), CLOSE_UNAUTHENTICATED)

@@ -32,11 +32,16 @@ def close_user_sockets(user_id: int) -> None:
     consumer refuses an inactive user on the next connect anyway. Call it after the ban is
     committed (``transaction.on_commit``), so a reconnect sees the inactive account.
     """
+    close_group_sockets(user_group(user_id), CLOSE_FORBIDDEN)
+
+
+def close_group_sockets(group: str, code: int) -> None:
+    """Ask every socket in ``group`` (any process, through the layer) to close with ``code``.
+    Never raises: what asked for the close (a ban, a revoked token) stands either way."""
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": CLOSE_MESSAGE_TYPE, "code": CLOSE_FORBIDDEN}
-    group = user_group(user_id)
+    message = {"type": CLOSE_MESSAGE_TYPE, "code": code}
     try:
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -55,4 +60,4 @@ def close_user_sockets(user_id: int) -> None:
         else:
             async_to_sync(layer.group_send)(group, message)
     except Exception:
-        logger.exception("Could not close the websockets of user %s", user_id)
+        logger.exception("Could not close the websockets of %s", group)
