@@ -102,6 +102,7 @@ def build_runtime(*, model: str | None = None, manager: bool = True) -> Runtime:
                 cache_dir=settings.WEE_WAA_MODEL_CACHE,
                 dtype=settings.WEE_WAA_DTYPE,
                 compile=settings.WEE_WAA_COMPILE,
+                threads=settings.WEE_WAA_TORCH_THREADS,
                 preview_vae=settings.WEE_WAA_PREVIEW_VAE,
             ),
             metrics=PrometheusMetrics(),

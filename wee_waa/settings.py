@@ -329,6 +329,8 @@ WEE_WAA_PREVIEW_VAE = envstr("WEE_WAA_PREVIEW_VAE", "")
 # GPU: half precision by default, torch.compile when asked (slow first batches, faster after).
 WEE_WAA_DTYPE = envchoice("WEE_WAA_DTYPE", "auto", ("auto", "fp16", "bf16", "fp32"))
 WEE_WAA_COMPILE = envbool("WEE_WAA_COMPILE", False)
+# Torch's CPU threads for the drawing thread; 0: half the cores (the web threads need the rest).
+WEE_WAA_TORCH_THREADS = envint("WEE_WAA_TORCH_THREADS", 0, minimum=0)
 
 # Creations are rendered by the server (gallery/limits.py): characters per picture, the largest
 # background they are drawn on, renders per user per minute, renders at once per process (and
