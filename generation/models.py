@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from generation.events import JobStatus
+from generation.manager.types import JobKind
 from wee_waa.ids import PUBLIC_ID_LENGTH, new_public_id
 
 
@@ -31,6 +32,11 @@ class Style(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def adapter_snapshot(self) -> dict[str, object]:
+        """The adapter a job queued now draws with, as ``GenerationJob.adapter`` keeps it
+        (key, name, file, sha256, weight); {} when the style has none."""
+        return {}
+
     def render_prompt(self, prompt: str) -> str:
         if "{prompt}" in self.prompt_template:
             return self.prompt_template.replace("{prompt}", prompt)
@@ -50,6 +56,26 @@ class GenerationJob(models.Model):
     width = models.PositiveSmallIntegerField(_("width"))
     height = models.PositiveSmallIntegerField(_("height"))
     count = models.PositiveSmallIntegerField(_("candidates"))
+    # Edits (image to image, inpainting): the picture changed, how much, and where. The job
+    # keeps its own copy of the source (and the mask), so deleting the source picture while the
+    # edit waits or later never breaks it; ``provenance`` keeps the chain before it as text.
+    kind = models.CharField(
+        _("kind"),
+        max_length=12,
+        choices=[(JobKind.DRAW, _("drawing")), (JobKind.EDIT, _("edit")), (JobKind.INPAINT, _("edit of a region"))],
+        default=JobKind.DRAW,
+    )
+    source_image = models.ForeignKey(
+        "Background", on_delete=models.SET_NULL, null=True, blank=True, related_name="edits", verbose_name=_("source")
+    )
+    source_file = models.ImageField(_("source picture"), upload_to="edit-sources/", blank=True)
+    mask = models.ImageField(_("mask"), upload_to="edit-masks/", blank=True)
+    strength = models.FloatField(_("strength"), null=True, blank=True)
+    provenance = models.JSONField(_("provenance"), default=list, blank=True)
+    # The style's LoRA adapter as this job used it (name, file hash, weight), copied when queued.
+    adapter = models.JSONField(_("adapter"), default=dict, blank=True)
+    # What else besides size, steps and guidance a batch-mate must share (manager.types.batch_variant).
+    batch_variant = models.CharField(max_length=200, blank=True, default="")
     status = models.CharField(_("status"), max_length=16, choices=JobStatus.choices(), default=JobStatus.QUEUED)
     progress = models.FloatField(_("progress"), default=0.0)
     error = models.TextField(_("error"), blank=True)

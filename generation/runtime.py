@@ -21,7 +21,7 @@ from django.conf import settings
 
 from generation.adapters.publisher import ChannelLayerPublisher, bind_server_loop
 from generation.adapters.store import DjangoJobStore
-from generation.manager.pipelines import DiffusersLoader
+from generation.manager.loader import DiffusersLoader
 from generation.manager.types import EventPublisher, ModelState, ModelStatus
 from generation.manager.worker import ModelManager
 from generation.metrics import PrometheusMetrics

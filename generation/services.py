@@ -19,7 +19,7 @@ from generation import runtime
 from generation.adapters.store import next_fair_tags
 from generation.blocklist import blocked_phrase_in
 from generation.events import JobStatus, finished_event
-from generation.manager.types import job_work
+from generation.manager.types import batch_variant, job_work
 from generation.metrics import JOBS_FINISHED, JOBS_REFUSED, JOBS_SUBMITTED
 from generation.models import Background, GenerationJob, Style
 from generation.queueing import Places, queue_places
@@ -129,6 +129,10 @@ def job_create(
         # The seed is fixed at submit time so provenance always names the seed that drew it.
         seed=seed if seed is not None else secrets.randbelow(MAX_SEED - 8),
         api_token=api_token,
+        adapter=style.adapter_snapshot() if style else {},
+    )
+    job.batch_variant = batch_variant(
+        job.kind, job.strength, str(job.adapter.get("key", "")), float(job.adapter.get("weight", 1.0))
     )
     created = JobCreated(job)
     with transaction.atomic():

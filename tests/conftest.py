@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from generation.adapters.store import DjangoJobStore
-from generation.manager.pipelines import DiffusersLoader
+from generation.manager.loader import DiffusersLoader
 from generation.manager.types import ModelStatus, Pipeline
 from generation.manager.worker import ModelManager
 from tests.clients import api_client_for

@@ -24,6 +24,7 @@ from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 
 from gallery.media import media_url
+from generation.adapters.specs import job_spec
 from generation.events import JobStatus
 from generation.manager.fairness import QueuedJob, claim_sequence, fair_order, fair_tags, virtual_now
 from generation.manager.types import JobLost, JobSpec, OwnerId, StoredImage
@@ -42,30 +43,23 @@ CLAIM_TRIES = 3
 WORKER_ROWS_KEPT = timedelta(days=1)
 
 
-def job_spec(job: GenerationJob) -> JobSpec:
-    return JobSpec(
-        id=job.id,
-        owner_id=job.owner_id,
-        prompt=job.full_prompt,
-        negative_prompt=job.negative_prompt,
-        seed=job.seed,
-        steps=job.steps,
-        guidance_scale=job.guidance_scale,
-        width=job.width,
-        height=job.height,
-        count=job.count,
-        created_at=job.created_at,
-    )
-
-
 def queued_jobs(limit: int = CLAIM_WINDOW) -> list[QueuedJob]:
     """The first ``limit`` queued jobs in fair order (the window a claim chooses from)."""
     rows = (
         GenerationJob.objects.filter(status=JobStatus.QUEUED)
         .order_by("fair_tag", "created_at", "id")
-        .values_list("id", "owner_id", "created_at", "count", "width", "height", "steps", "guidance_scale", "fair_tag")[
-            :limit
-        ]
+        .values_list(
+            "id",
+            "owner_id",
+            "created_at",
+            "count",
+            "width",
+            "height",
+            "steps",
+            "guidance_scale",
+            "batch_variant",
+            "fair_tag",
+        )[:limit]
     )
     return fair_order(
         QueuedJob(
@@ -73,10 +67,10 @@ def queued_jobs(limit: int = CLAIM_WINDOW) -> list[QueuedJob]:
             owner_id=owner,
             created_at=created,
             count=count,
-            key=(width, height, steps, guidance),
+            key=(width, height, steps, guidance, variant),
             fair_tag=tag,
         )
-        for id_, owner, created, count, width, height, steps, guidance, tag in rows
+        for id_, owner, created, count, width, height, steps, guidance, variant, tag in rows
     )
 
 
@@ -181,10 +175,23 @@ class DjangoJobStore:
                         worker=worker,
                         lease_expires_at=now + timedelta(seconds=lease_seconds),
                     )
-                    rows = {job.id: job for job in GenerationJob.objects.filter(id__in=locked, worker=worker)}
-                    return [job_spec(rows[job_id]) for job_id in wanted if job_id in rows]
+                    claimed = GenerationJob.objects.filter(id__in=locked, worker=worker).select_related("source_image")
+                    rows = {job.id: job for job in claimed}
+            if locked:  # an edit's pictures are read after the commit, not while rows are locked
+                return self._specs([rows[job_id] for job_id in wanted if job_id in rows], worker)
             skip.update(wanted)  # another worker holds them right now: look past them
         return []
+
+    def _specs(self, rows: list[GenerationJob], worker: str) -> list[JobSpec]:
+        """A job whose stored pictures cannot be read fails alone, with a reason."""
+        specs = []
+        for row in rows:
+            try:
+                specs.append(job_spec(row))
+            except Exception:
+                logger.exception("Job %s: its source picture, mask or adapter could not be read", row.id)
+                self.fail(row.id, "The picture to edit (or the style's adapter) could not be read.", worker)
+        return specs
 
     def heartbeat(self, worker: str, job_ids: Sequence[str], lease_seconds: float) -> tuple[set[str], set[str]]:
         """Renew our leases. Answers (cancel, lost): our jobs whose owners asked to cancel, and

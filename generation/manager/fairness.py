@@ -37,7 +37,7 @@ class QueuedJob:
 
     @property
     def work(self) -> float:
-        width, height, steps, _guidance = self.key
+        width, height, steps, _guidance, _variant = self.key
         return job_work(self.count, width, height, steps)
 
 

@@ -13,13 +13,42 @@ if TYPE_CHECKING:
 
     from generation.events import JobEvent
 
-# Width, height, steps, guidance. Jobs with equal keys can share one pipeline call: the tensors
-# have one shape and the scheduler one timestep schedule; prompts and seeds are per image.
-BatchKey = tuple[int, int, int, float]
+# Width, height, steps, guidance, variant. Jobs with equal keys can share one pipeline call: the
+# tensors have one shape and the scheduler one timestep schedule; prompts, seeds, sources and
+# masks are per image. The variant (``batch_variant``) keeps apart what must not share a call:
+# the kind of job, an edit's strength, and the style's LoRA adapter and its weight.
+BatchKey = tuple[int, int, int, float, str]
 
 # The primary key of the job's owner: events go to that user's group, and nothing else of the
 # user reaches the manager.
 OwnerId = int
+
+
+class JobKind(StrEnum):
+    DRAW = "draw"  # text to image
+    EDIT = "edit"  # image to image: the source picture, changed as the prompt says
+    INPAINT = "inpaint"  # image to image inside a painted mask; the rest stays as it was
+
+
+@dataclass(frozen=True)
+class AdapterRef:
+    """A style's LoRA adapter as one job uses it. ``key`` names the adapter inside the
+    pipeline (one per file content), ``path`` is a local ``.safetensors`` file."""
+
+    key: str
+    path: str
+    sha256: str
+    weight: float
+    name: str = ""
+
+
+def batch_variant(kind: str, strength: float | None = None, adapter_key: str = "", adapter_weight: float = 1.0) -> str:
+    """The part of the batch key beyond size, steps and guidance; "" for a plain drawing with
+    no adapter, so every job queued before edits and adapters existed still batches together."""
+    parts = [] if kind == JobKind.DRAW else [f"{kind}:{strength if strength is not None else 1.0:.2f}"]
+    if adapter_key:
+        parts.append(f"lora:{adapter_key}@{adapter_weight:.2f}")
+    return "|".join(parts)
 
 
 class JobLost(Exception):
@@ -46,6 +75,18 @@ class JobSpec:
     height: int
     count: int
     created_at: datetime | None = None
+    kind: str = JobKind.DRAW
+    # Edits: how much of the source may change (0 keeps it, 1 ignores it), the source picture
+    # (RGB, at the job's size) and, for inpainting, the mask (L, white = change).
+    strength: float = 1.0
+    source: Image | None = field(default=None, compare=False, repr=False)
+    mask: Image | None = field(default=None, compare=False, repr=False)
+    adapter: AdapterRef | None = None
+    variant: str = ""
+
+    @property
+    def key(self) -> BatchKey:
+        return (self.width, self.height, self.steps, self.guidance_scale, self.variant)
 
     def seeds(self) -> list[int]:
         return [self.seed + index for index in range(self.count)]

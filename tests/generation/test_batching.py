@@ -15,7 +15,7 @@ from PIL import Image
 
 from generation.events import JobStatus
 from generation.manager.batch import OOM_MESSAGE
-from generation.manager.pipelines import DiffusersLoader
+from generation.manager.loader import DiffusersLoader
 from generation.manager.types import JobSpec, Pipeline, Slot, StepCallback
 from generation.manager.worker import ModelManager
 from generation.models import Background, GenerationJob

@@ -27,12 +27,12 @@ from generation.services import job_cancel
 from tests.factories import queue_job
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-KEY = (64, 64, 2, 0.0)
+KEY = (64, 64, 2, 0.0, "")
 SMALL = 64 * 64 * 2 / 1e6  # the work of one queue_job default image
 
 
 def job(
-    name: str, owner: str, second: int, tag: float = 0.0, count: int = 1, key: tuple[int, int, int, float] = KEY
+    name: str, owner: str, second: int, tag: float = 0.0, count: int = 1, key: tuple[int, int, int, float, str] = KEY
 ) -> QueuedJob:
     return QueuedJob(
         id=name, owner_id=owner, created_at=T0 + timedelta(seconds=second), count=count, key=key, fair_tag=tag
@@ -64,7 +64,7 @@ def test_virtual_now_is_the_head_of_the_line_or_the_furthest_served_when_nothing
 
 
 def test_a_batch_takes_compatible_jobs_in_turn_up_to_the_image_limit() -> None:
-    other_size = (128, 128, 2, 0.0)
+    other_size = (128, 128, 2, 0.0, "")
     order = [
         job("a0", "alice", 0, count=2),
         job("b0", "bob", 1, key=other_size),
@@ -83,7 +83,7 @@ def test_the_first_job_in_line_goes_even_when_it_alone_is_over_the_limit() -> No
 
 
 def test_the_claim_sequence_is_what_successive_claims_would_take() -> None:
-    keys = [KEY, (128, 128, 2, 0.0), (64, 64, 4, 0.0)]
+    keys = [KEY, (128, 128, 2, 0.0, ""), (64, 64, 4, 0.0, ""), (64, 64, 2, 0.0, "edit:0.50")]
     randomness = random.Random(9)
     for _ in range(300):
         queued = [

@@ -9,7 +9,7 @@ import pytest
 from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
 
 from generation.manager.load_errors import load_failure_reason
-from generation.manager.pipelines import DiffusersLoader
+from generation.manager.loader import DiffusersLoader
 
 
 def raised_chain(*errors: BaseException) -> BaseException:

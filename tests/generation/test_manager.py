@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from generation.events import JobStatus
-from generation.manager.pipelines import DiffusersLoader
+from generation.manager.loader import DiffusersLoader
 from generation.manager.worker import ModelManager
 from generation.models import Background, GenerationJob
 from tests.doubles import RecordingPublisher

@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 from generation import runtime
 from generation.adapters.store import DjangoJobStore
 from generation.events import JobStatus
-from generation.manager.pipelines import pick_dtype, tune_for_device
+from generation.manager.loader import pick_dtype, tune_for_device
 from generation.manager.worker import ModelManager
 from generation.metrics import PrometheusMetrics
 from generation.models import GenerationJob

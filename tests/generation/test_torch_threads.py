@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from generation.manager.pipelines import DiffusersLoader, torch_threads
+from generation.manager.loader import DiffusersLoader, torch_threads
 
 
 @pytest.fixture
