@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from generation.manager.preview import LatentPreviews
 from generation.manager.prompts import encode_chunked, prompt_windows
-from generation.manager.types import JobSpec, Slot, StepCallback
+from generation.manager.types import AdapterSwitch, JobSpec, Slot, StepCallback
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -17,11 +17,19 @@ class DiffusersPipeline:
     """A resident text-to-image pipeline. Only the manager's worker thread calls it:
     schedulers keep state and tokenizers are not thread-safe."""
 
-    def __init__(self, pipe: Any, name: str, device: str, preview_decoder: Any | None = None) -> None:
+    def __init__(
+        self,
+        pipe: Any,
+        name: str,
+        device: str,
+        preview_decoder: Any | None = None,
+        adapters: AdapterSwitch | None = None,
+    ) -> None:
         self.pipe = pipe
         self.name = name
         self.device = device
         self.preview_decoder = preview_decoder
+        self.adapters = adapters
         pipe.set_progress_bar_config(disable=True)
 
     def text_windows(self, job: JobSpec) -> int:
@@ -34,6 +42,10 @@ class DiffusersPipeline:
         import torch
 
         first = slots[0].job
+        if self.adapters is not None:  # the batch key holds the adapter: one per call
+            self.adapters.activate(first.adapter)
+        elif first.adapter is not None:
+            raise RuntimeError("This model cannot load style adapters")
         # CPU generators, one per image: the same seed draws the same picture on any device
         # and in any batch.
         generators = [torch.Generator(device="cpu").manual_seed(slot.seed) for slot in slots]

@@ -141,6 +141,12 @@ class ModelStatus:
         return self.state == ModelState.READY
 
 
+class AdapterSwitch(Protocol):
+    """Makes one style's LoRA adapter (or none) the active one on the resident pipeline."""
+
+    def activate(self, adapter: AdapterRef | None) -> None: ...
+
+
 class PreviewSource(Protocol):
     """The latents of the step just done; decoding costs time, so only asked-for images are."""
 
