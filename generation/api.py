@@ -4,24 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import reverse
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from generation import selectors, services
-from generation.api_examples import CANCEL_CONFLICT_EXAMPLE, FINISHED_STATUSES, JOB_EXAMPLE, JOB_REQUEST_EXAMPLE
+from generation import edits, selectors, services
+from generation.api_examples import (
+    CANCEL_CONFLICT_EXAMPLE,
+    EDIT_REQUEST_EXAMPLE,
+    FINISHED_STATUSES,
+    JOB_EXAMPLE,
+    JOB_REQUEST_EXAMPLE,
+)
 from generation.events import JobStatus, QueuePlace
+from generation.manager.types import JobKind
 from generation.models import Background, GenerationJob, Style
-from generation.queueing import queue_places
+from generation.queueing import place_of, queue_places
 from wee_waa.api import signed_in_user
 from wee_waa.api_schema import api_operation
 from wee_waa.pagination import KeysetPagination
+from wee_waa.parsers import StrictJSONParser
 
 MIN_SIZE, MAX_SIZE, SIZE_MULTIPLE = 64, 1024, 8
 MAX_PROMPT = 500
@@ -69,6 +79,33 @@ class JobInputSerializer(serializers.Serializer[dict[str, Any]]):
     seed = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=services.MAX_SEED - 8)
     # "style" shadows DRF Field.style (HTML hints) for type checkers only.
     style = serializers.CharField(required=False, allow_null=True, allow_blank=True)  # type: ignore[assignment]
+    source_image = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=64,
+        help_text=_("Edit this picture (an image id: your own, or one shown to everyone) instead of drawing anew."),
+    )
+    strength = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        min_value=edits.STRENGTH_MIN,
+        max_value=edits.STRENGTH_MAX,
+        help_text=_("How much of the picture may change: 0.05 (a little) to 1 (all of it). Steps of 0.05."),
+        error_messages={
+            "min_value": _("Strength must be from 0.05 (a little) to 1 (a lot)."),
+            "max_value": _("Strength must be from 0.05 (a little) to 1 (a lot)."),
+            "invalid": _("Strength must be a number from 0.05 to 1."),
+        },
+    )
+    mask = edits.MaskField(
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "Change only this region: a PNG (data: URL, or a file in a multipart request) of the picture's "
+            "size or scaled to it; white = change."
+        ),
+    )
 
     def validate_width(self, value: int) -> int:
         return self._multiple_of_8(value)
@@ -81,6 +118,38 @@ class JobInputSerializer(serializers.Serializer[dict[str, Any]]):
         if value % SIZE_MULTIPLE:
             raise serializers.ValidationError(_("Must be a multiple of 8 pixels (for example 512)."))
         return value
+
+    def validate_source_image(self, value: str | None) -> Background | None:
+        if not value:
+            return None
+        try:
+            return edits.edit_source_for(self.context.get("user"), value)
+        except edits.SourceNotFound as missing:
+            raise NotFound(str(missing)) from None
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """An edit draws at its source's size unless asked otherwise; its mask is read (and
+        checked) at that size, so a bad one is refused before anything is written."""
+        source: Background | None = attrs.get("source_image")
+        mask = attrs.pop("mask", None)
+        if source is None:
+            attrs.pop("source_image", None)
+            if mask:
+                raise serializers.ValidationError({"mask": [_("A mask needs a picture to edit: give source_image.")]})
+            if attrs.pop("strength", None) is not None:
+                raise serializers.ValidationError(
+                    {"strength": [_("Strength is for edits only: give source_image too.")]}
+                )
+            return attrs
+        width, height = edits.edit_size(source, MIN_SIZE, MAX_SIZE, SIZE_MULTIPLE)
+        attrs.setdefault("width", width)
+        attrs.setdefault("height", height)
+        if mask:
+            try:
+                attrs["mask"] = edits.mask_decode(mask, (attrs["width"], attrs["height"]))
+            except DjangoValidationError as refused:
+                raise serializers.ValidationError({"mask": refused.messages}) from None
+        return attrs
 
     def validate_style(self, value: str | None) -> Style | None:
         if not value:
@@ -127,6 +196,20 @@ class JobOutputSerializer(serializers.Serializer[GenerationJob]):
     position = serializers.SerializerMethodField()
     eta_seconds = serializers.SerializerMethodField()
     cancel_requested = serializers.BooleanField()
+    kind = serializers.CharField()
+    source_image = serializers.CharField(source="source_image_id", allow_null=True)
+    strength = serializers.FloatField(allow_null=True)
+    masked = serializers.SerializerMethodField()
+    provenance = serializers.SerializerMethodField(
+        help_text=_("The pictures this one was edited from, oldest first, as text (kept if they are deleted).")
+    )
+
+    def get_masked(self, job: GenerationJob) -> bool:
+        return job.kind == JobKind.INPAINT
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_provenance(self, job: GenerationJob) -> list[dict[str, Any]]:
+        return edits.job_provenance(job)
 
     def get_style_name(self, job: GenerationJob) -> str | None:
         return job.style.name if job.style else None
@@ -208,6 +291,8 @@ def _owned_job(request: Request, job_id: str) -> GenerationJob:
 
 class JobListCreateApi(APIView):
     pagination_class = JobPagination  # read by the schema generator too: the list's page shape
+    # JSON, or multipart for an edit whose mask comes as a file.
+    parser_classes = [StrictJSONParser, edits.MaskUploadParser]
 
     @api_operation(
         summary=_("Your jobs, newest first"),
@@ -229,15 +314,15 @@ class JobListCreateApi(APIView):
         ),
         request=JobInputSerializer,
         responses={201: JobOutputSerializer},
-        errors=[429],
+        errors=[404, 415, 429],
         invalid={
             "prompt": ["Describe the scene you want: the prompt cannot be empty."],
             "width": ["Must be a multiple of 8 pixels (for example 512)."],
         },
-        examples=[JOB_REQUEST_EXAMPLE, JOB_EXAMPLE],
+        examples=[JOB_REQUEST_EXAMPLE, EDIT_REQUEST_EXAMPLE, JOB_EXAMPLE],
     )
     def post(self, request: Request) -> Response:
-        data = JobInputSerializer(data=request.data)
+        data = JobInputSerializer(data=request.data, context={"user": request.user})
         data.is_valid(raise_exception=True)
         try:
             created = services.job_create(
@@ -245,7 +330,9 @@ class JobListCreateApi(APIView):
             )
         except services.QueueLimitReached as limit:
             return queue_limit_response(limit)
-        context = {} if created.places is None else {"places": created.places}
+        # Its place was found when it was announced; inside an outer transaction (no announcement
+        # yet) it is found here, the same way: one indexed count, never the whole queue.
+        context = {"places": created.places if created.places is not None else place_of(created.job)}
         return Response(JobOutputSerializer(created.job, context=context).data, status=status.HTTP_201_CREATED)
 
 

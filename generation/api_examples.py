@@ -29,6 +29,11 @@ JOB_EXAMPLE = OpenApiExample(
         "width": 512,
         "height": 512,
         "steps": 4,
+        "kind": "draw",
+        "source_image": None,
+        "strength": None,
+        "masked": False,
+        "provenance": [],
         "model": "stabilityai/sd-turbo",
         "created_at": "2025-01-31T09:30:00Z",
         "started_at": None,
@@ -43,6 +48,16 @@ JOB_REQUEST_EXAMPLE = OpenApiExample(
     "Two candidates",
     request_only=True,
     value={"prompt": "a quiet harbour at dawn", "count": 2, "width": 512, "height": 512, "steps": 4},
+)
+EDIT_REQUEST_EXAMPLE = OpenApiExample(
+    "An edit of a region",
+    request_only=True,
+    value={
+        "prompt": "make it snowy",
+        "source_image": "q3Z8m1vS0bKx4TQeWc2J9A",
+        "strength": 0.6,
+        "mask": "data:image/png;base64,iVBORw0KGgo…",
+    },
 )
 CANCEL_CONFLICT_EXAMPLE = OpenApiExample(
     "Already finished",

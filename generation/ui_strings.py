@@ -75,6 +75,13 @@ def studio_strings() -> dict[str, str]:
         "etaNow": pgettext("a queued job is about to start", "any moment now"),
         "etaUnknown": pgettext("the wait of a queued job is not known yet", "Estimating…"),
         "preview": gettext("Preview at step {step}"),
+        "edit": pgettext("change a picture with a new prompt", "Edit"),
+        "editLabel": gettext("Edit candidate {n}"),
+        "maskBrush": gettext("Brush"),
+        "maskEraser": gettext("Eraser"),
+        "maskAt": gettext("{tool} at {x}% across, {y}% down"),
+        "maskEmpty": gettext("Nothing painted: the whole picture may change."),
+        "maskPainted": gettext("Only the painted region will change."),
     }
 
 

@@ -88,6 +88,11 @@ ERROR_RESPONSES: dict[int, OpenApiResponse] = {
             )
         ],
     ),
+    415: OpenApiResponse(
+        ERROR,
+        description=_("The body is not in a format this operation reads: send JSON."),
+        examples=[_example("Not JSON", "Send the request body as JSON (Content-Type: application/json).")],
+    ),
     429: OpenApiResponse(
         ERROR,
         description=_("Over a limit: wait the seconds in `Retry-After`, then try again."),
@@ -175,6 +180,7 @@ SHARED_RESPONSE_NAMES = {
     403: "Forbidden",
     404: "NotFound",
     409: "Conflict",
+    415: "UnsupportedMediaType",
     429: "TooManyRequests",
     503: "Busy",
 }

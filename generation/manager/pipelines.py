@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from generation.manager.edits import EditPipelines, steps_run
 from generation.manager.preview import LatentPreviews
 from generation.manager.prompts import encode_chunked, prompt_windows
-from generation.manager.types import AdapterSwitch, JobSpec, Slot, StepCallback
+from generation.manager.types import AdapterSwitch, JobKind, JobSpec, Slot, StepCallback
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -24,12 +25,15 @@ class DiffusersPipeline:
         device: str,
         preview_decoder: Any | None = None,
         adapters: AdapterSwitch | None = None,
+        inpaint_model: str = "",
     ) -> None:
         self.pipe = pipe
         self.name = name
         self.device = device
         self.preview_decoder = preview_decoder
         self.adapters = adapters
+        # Image to image and inpainting share this pipeline's weights (built on first edit).
+        self.edits = EditPipelines(pipe, inpaint_model=inpaint_model)
         pipe.set_progress_bar_config(disable=True)
 
     def text_windows(self, job: JobSpec) -> int:
@@ -38,7 +42,8 @@ class DiffusersPipeline:
 
     def generate(self, slots: Sequence[Slot], on_step: StepCallback) -> list[Image]:
         """One pipeline call for the whole batch: each image keeps its own prompt, negative
-        prompt and seed, so a job draws the same picture whoever it is batched with."""
+        prompt and seed (and an edit its source and mask), so a job draws the same picture
+        whoever it is batched with. The batch key keeps kinds and strengths apart."""
         import torch
 
         first = slots[0].job
@@ -49,11 +54,14 @@ class DiffusersPipeline:
         # CPU generators, one per image: the same seed draws the same picture on any device
         # and in any batch.
         generators = [torch.Generator(device="cpu").manual_seed(slot.seed) for slot in slots]
+        edit = first.kind != JobKind.DRAW
+        # An edit runs only the strength's share of the steps; progress counts those.
+        total = steps_run(first.steps, first.strength) if edit else first.steps
         use_negative = first.guidance_scale > 1.0 and any(slot.job.negative_prompt for slot in slots)
 
         def step_end(pipe: Any, step: int, timestep: Any, callback_kwargs: dict[str, Any]) -> dict[str, Any]:
             source = LatentPreviews(callback_kwargs["latents"], self.preview_decoder)
-            if on_step(step + 1, first.steps, source):
+            if on_step(step + 1, total, source):
                 pipe._interrupt = True  # diffusers leaves the loop; the caller drops the result
             return callback_kwargs
 
@@ -67,6 +75,8 @@ class DiffusersPipeline:
             text = {"prompt_embeds": embeds, "negative_prompt_embeds": negative_embeds}
 
         with torch.inference_mode():
+            if edit:
+                return self.edits.run(slots, text, generators, step_end)
             result = self.pipe(
                 **text,
                 num_inference_steps=first.steps,

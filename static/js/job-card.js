@@ -305,6 +305,13 @@ export class JobCard {
     keep.type = "button";
     keep.addEventListener("click", () => this.keep(image, item, keep));
     foot.append(seed, keep);
+    if (s.studioUrl) {
+      // Edit opens the studio with this picture as the source of the next job.
+      const edit = el("a", "edit-link button button-small button-secondary", s.edit);
+      edit.href = `${s.studioUrl}?edit=${encodeURIComponent(image.id)}`;
+      edit.setAttribute("aria-label", format(s.editLabel, { n: index + 1 }));
+      foot.append(edit);
+    }
 
     const keepError = el("p", "keep-error");
     keepError.setAttribute("role", "alert");

@@ -2,6 +2,7 @@
 
 import { format, messagesOf, requestJSON } from "./api.js";
 import { JobList } from "./jobs.js";
+import { MaskPainter } from "./mask-painter.js";
 
 const strings = JSON.parse(document.getElementById("studio-strings").textContent);
 const form = document.getElementById("generate-form");
@@ -13,6 +14,7 @@ const advanced = document.getElementById("advanced");
 const formError = document.getElementById("form-error");
 const jobsUrl = form.dataset.jobsUrl;
 strings.galleryUrl = form.dataset.galleryUrl;
+strings.studioUrl = form.dataset.studioUrl;
 
 // API field name → the control that shows its error.
 const FIELD_CONTROLS = {
@@ -23,6 +25,8 @@ const FIELD_CONTROLS = {
   steps: "steps",
   seed: "seed",
   style: "style",
+  strength: "strength",
+  mask: "mask-canvas",
 };
 
 const jobs = new JobList({
@@ -124,6 +128,7 @@ function clearErrors() {
   formError.replaceChildren();
   for (const id of new Set(Object.values(FIELD_CONTROLS))) {
     const control = document.getElementById(id);
+    if (!control) continue; // the edit panel's controls exist in edit mode only
     control.removeAttribute("aria-invalid");
     document.getElementById(`${id}-error`).textContent = "";
   }
@@ -153,7 +158,7 @@ function showErrors(data) {
   for (const [field, value] of Object.entries(data || {})) {
     const messages = messagesOf(value);
     const controlId = FIELD_CONTROLS[field];
-    if (!controlId) {
+    if (!controlId || !document.getElementById(controlId)) {
       general.push(...messages);
       continue;
     }
@@ -184,7 +189,58 @@ function readForm() {
   const seed = document.getElementById("seed").value.trim();
   body.seed = seed === "" ? null : Number(seed);
   body.style = document.getElementById("style").value || null;
+  if (editPanel) {
+    // An edit draws at its source's size; what changes, and where, come from the edit panel.
+    delete body.width;
+    delete body.height;
+    body.source_image = editPanel.dataset.sourceId;
+    body.strength = Number(strength.value);
+    const mask = painter.toDataURL();
+    if (mask) body.mask = mask;
+  }
   return body;
+}
+
+// ---- Edit mode (?edit=<image id>) -------------------------------------------------------------
+
+const editPanel = document.getElementById("edit-panel");
+const strength = document.getElementById("strength");
+let painter = null;
+
+if (editPanel) {
+  // [[upper bound, words], …], lowest first: "a little" … "a lot".
+  const table = JSON.parse(document.getElementById("strength-words-data").textContent);
+  const output = document.getElementById("strength-words");
+  const describe = () => {
+    const value = Number(strength.value);
+    const match = table.find(([bound]) => value <= bound + 1e-9) || table[table.length - 1];
+    output.value = match ? match[1] : "";
+    strength.setAttribute("aria-valuetext", output.value);
+  };
+  strength.addEventListener("input", describe);
+  describe();
+  painter = new MaskPainter({
+    canvas: document.getElementById("mask-canvas"),
+    brush: document.getElementById("mask-brush"),
+    eraser: document.getElementById("mask-eraser"),
+    size: document.getElementById("mask-size"),
+    clear: document.getElementById("mask-clear"),
+    status: document.getElementById("mask-status"),
+    strings,
+  });
+}
+
+// "Keep" on a step of the chain keeps that picture, as a candidate's Keep does.
+for (const button of document.querySelectorAll(".chain-keep")) {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    button.textContent = strings.keeping;
+    const url = `${jobsUrl}${encodeURIComponent(button.dataset.job)}/keep/`;
+    const result = await requestJSON(url, { method: "POST", body: { image: button.dataset.image } });
+    button.textContent = result.ok ? strings.kept : strings.keep;
+    button.disabled = result.ok;
+    if (!result.ok) showFormError([detailOf(result.data) || strings.keepFailed]);
+  });
 }
 
 async function submit(event) {
