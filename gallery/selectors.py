@@ -22,7 +22,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from accounts.models import User
 from accounts.types import Viewer, viewer_id
 from gallery.models import Character, Creation, ModerationState, Visibility
-from generation.models import Background
+from generation.models import Background, Style
 
 
 def _is_staff(user: Viewer) -> bool:
@@ -158,7 +158,7 @@ def pictures_chosen(
 
 # ---- Picture files -------------------------------------------------------------------------
 
-MediaObject = Background | Creation | Character
+MediaObject = Background | Creation | Character | Style
 
 
 def media_object(name: str) -> MediaObject | None:
@@ -172,6 +172,8 @@ def media_object(name: str) -> MediaObject | None:
         return Creation.objects.select_related("owner").filter(Q(image=name) | Q(thumbnail=name)).first()
     if folder == "characters":
         return Character.objects.filter(image=name).first()
+    if folder == "styles" and rest.startswith("previews/"):  # adapters and training pictures: never
+        return Style.objects.filter(preview=name).first()
     return None
 
 
@@ -189,7 +191,7 @@ def background_visible(background: Background, user: Viewer) -> bool:
 def media_visible(item: MediaObject, user: Viewer, *, token: str | None = None) -> bool:
     """May ``user`` (anonymous: ``None`` or AnonymousUser) fetch this file? A share token opens
     the files of its own creation only."""
-    if isinstance(item, Character):
+    if isinstance(item, Character | Style):  # a disabled style's preview is for staff to judge
         return item.is_active or _is_staff(user)
     if isinstance(item, Creation):
         return creation_visible_with_token(item, user, token)

@@ -1,18 +1,64 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from gallery.media import media_url
-from generation.models import Background, BlockedPhrase, GenerationJob, GenerationWorker, Style, WebhookDelivery
+from generation.admin_styles import StyleAdminForm, StyleTrainingAdmin
+from generation.models import (
+    Background,
+    BlockedPhrase,
+    GenerationJob,
+    GenerationWorker,
+    Style,
+    StyleTraining,
+    WebhookDelivery,
+)
+
+admin.site.register(StyleTraining, StyleTrainingAdmin)
 
 
 @admin.register(Style)
 class StyleAdmin(admin.ModelAdmin[Style]):
-    list_display = ("name", "is_default", "is_active", "default_steps", "guidance_scale", "default_width")
+    """An uploaded adapter is checked by content against the model this server draws with
+    (``style_adapters``); a refused file is a form error and nothing is stored."""
+
+    form = StyleAdminForm
+    list_display = ("name", "is_default", "is_active", "has_adapter", "lora_weight", "default_steps", "default_width")
     list_filter = ("is_active", "is_default")
-    search_fields = ("name", "prompt_template")
+    search_fields = ("name", "prompt_template", "description")
+    readonly_fields = ("lora_sha256", "preview_picture")
+    fieldsets = (
+        (None, {"fields": ("name", "description", "preview", "preview_picture", "is_active", "is_default")}),
+        (_("Prompt"), {"fields": ("prompt_template", "negative_prompt")}),
+        (_("Adapter"), {"fields": ("lora", "lora_weight", "base_model", "lora_sha256")}),
+        (_("Defaults"), {"fields": ("default_steps", "guidance_scale", "default_width", "default_height")}),
+    )
+
+    @admin.display(description=_("adapter"), boolean=True)
+    def has_adapter(self, obj: Style) -> bool:
+        return bool(obj.adapter_key)
+
+    @admin.display(description=_("preview"))
+    def preview_picture(self, obj: Style) -> str:
+        return (
+            format_html('<img src="{}" class="style-preview" alt="">', media_url(obj.preview.name))
+            if obj.preview
+            else "-"
+        )
+
+    def save_model(self, request: HttpRequest, obj: Style, form: Any, change: bool) -> None:
+        info = form.adapter_info
+        if info is not None:
+            obj.lora_sha256 = info.sha256
+            obj.base_model = obj.base_model or form.adapter_model
+        elif not obj.lora:
+            obj.lora_sha256 = ""
+        super().save_model(request, obj, form, change)
 
 
 class BackgroundInline(admin.TabularInline[Background, GenerationJob]):

@@ -16,6 +16,8 @@ class Style(models.Model):
 
     id = models.CharField(primary_key=True, max_length=PUBLIC_ID_LENGTH, default=new_public_id, editable=False)
     name = models.CharField(_("name"), max_length=80, unique=True)
+    description = models.TextField(_("description"), blank=True, help_text=_("Shown under the style in the studio."))
+    preview = models.ImageField(_("preview picture"), upload_to="styles/previews/", blank=True)
     prompt_template = models.TextField(_("prompt template"), help_text=_("Use {prompt} where the user's words go."))
     negative_prompt = models.TextField(_("negative prompt"), blank=True)
     default_steps = models.PositiveSmallIntegerField(_("default steps"), default=4)
@@ -24,6 +26,14 @@ class Style(models.Model):
     default_height = models.PositiveSmallIntegerField(_("default height"), default=512)
     is_default = models.BooleanField(_("default style"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
+    # A LoRA adapter (diffusers' format, .safetensors only) that changes what the model draws,
+    # checked when uploaded (generation/style_adapters.py); its hash names it in the pipeline.
+    base_model = models.CharField(
+        _("base model"), max_length=300, blank=True, help_text=_("The model the adapter was made for.")
+    )
+    lora = models.FileField(_("LoRA adapter"), upload_to="styles/adapters/", blank=True)
+    lora_sha256 = models.CharField(_("adapter SHA-256"), max_length=64, blank=True, editable=False)
+    lora_weight = models.FloatField(_("adapter weight"), default=1.0, help_text=_("0 draws as if there were none."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -32,10 +42,31 @@ class Style(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def preview_url(self) -> str:
+        """Where the studio's picker loads the preview from (served like any media file)."""
+        from gallery.media import media_url  # gallery imports these models
+
+        return media_url(self.preview.name) if self.preview else ""
+
+    @property
+    def adapter_key(self) -> str:
+        """The adapter's name inside the pipeline: one per file content, so two styles sharing a
+        file share the loaded adapter, and a replaced file is never mistaken for the old one."""
+        return f"style_{self.lora_sha256[:12]}" if self.lora and self.lora_sha256 else ""
+
     def adapter_snapshot(self) -> dict[str, object]:
         """The adapter a job queued now draws with, as ``GenerationJob.adapter`` keeps it
         (key, name, file, sha256, weight); {} when the style has none."""
-        return {}
+        if not self.adapter_key:
+            return {}
+        return {
+            "key": self.adapter_key,
+            "name": self.name,
+            "file": self.lora.name,
+            "sha256": self.lora_sha256,
+            "weight": float(self.lora_weight),
+        }
 
     def render_prompt(self, prompt: str) -> str:
         if "{prompt}" in self.prompt_template:
@@ -218,3 +249,75 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id} → {self.url}"
+
+
+class StyleTraining(models.Model):
+    """One "train a style" run: its pictures, settings and progress. The row is the queue (a
+    worker claims it like a job, with a lease) and the state a restart resumes from; the
+    checkpoints themselves are files in ``checkpoint_path`` on the worker that trains it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("training")
+        SUCCEEDED = "succeeded", _("done")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    id = models.CharField(primary_key=True, max_length=PUBLIC_ID_LENGTH, default=new_public_id, editable=False)
+    name = models.CharField(_("style name"), max_length=80)
+    trigger_word = models.CharField(_("trigger word"), max_length=40, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    base_model = models.CharField(_("base model"), max_length=300, blank=True)
+    steps = models.PositiveIntegerField(_("steps"), default=500)
+    rank = models.PositiveSmallIntegerField(_("rank"), default=4)
+    learning_rate = models.FloatField(_("learning rate"), default=1e-4)
+    resolution = models.PositiveSmallIntegerField(_("resolution"), default=512)
+    seed = models.BigIntegerField(_("seed"), default=0)
+    # "attention": the recipe's attention projections; "all": also the convolutions around them.
+    layers = models.CharField(
+        _("layers trained"),
+        max_length=12,
+        choices=[("attention", _("attention projections")), ("all", _("all layers"))],
+        default="attention",
+    )
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.QUEUED)
+    step = models.PositiveIntegerField(_("step"), default=0)
+    losses = models.JSONField(_("loss per step"), default=list, blank=True)
+    checkpoint_path = models.CharField(_("checkpoint folder"), max_length=500, blank=True)
+    cancel_requested = models.BooleanField(_("cancel requested"), default=False)
+    worker = models.CharField(_("worker"), max_length=120, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    result = models.ForeignKey(
+        Style, on_delete=models.SET_NULL, null=True, blank=True, related_name="trainings", verbose_name=_("style made")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="style_trainings"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("style training")
+        verbose_name_plural = _("style trainings")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+    @property
+    def progress(self) -> float:
+        return min(1.0, self.step / self.steps) if self.steps else 0.0
+
+
+class StyleTrainingImage(models.Model):
+    training = models.ForeignKey(StyleTraining, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(upload_to="styles/training/")
+    caption = models.CharField(_("caption"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["training", "id"]
+
+    def __str__(self) -> str:
+        return self.caption or self.image.name

@@ -133,6 +133,34 @@ def test_a_character_cut_out_is_for_everyone_while_active_and_for_staff_always(
     assert got == expected
 
 
+@pytest.mark.parametrize(
+    ("active", "expected"), [(True, (OK, OK, OK, OK)), (False, (GONE, GONE, GONE, OK))], ids=["enabled", "disabled"]
+)
+def test_a_style_preview_is_for_everyone_while_enabled_and_for_staff_always(
+    alice: Any, bob: Any, carol: Any, active: bool, expected: tuple[int, ...]
+) -> None:
+    """A freshly trained style starts disabled: staff judge its preview before anyone sees it.
+    Its adapter and training pictures are never served, to anyone."""
+    import io
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    from generation.models import Style
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "white").save(buffer, format="PNG")
+    style = Style.objects.create(name="Snowy", prompt_template="{prompt}, snowy", is_active=active)
+    style.preview.save("snowy.png", ContentFile(buffer.getvalue()))
+    adapter = default_storage.save("styles/adapters/snowy.safetensors", ContentFile(b"{}"))
+    url = media_url(style.preview.name)
+
+    got = tuple(page_client_for(user).get(url).status_code for user in (alice, bob, None, carol))
+
+    assert got == expected
+    assert page_client_for(carol).get(media_url(adapter)).status_code == GONE
+
+
 CHANGES: dict[str, Callable[[Creation, Any], Any]] = {
     "hide": lambda made, staff: services.creation_moderate(actor=staff, creation=made, hide=True),
     "switch to private": lambda made, staff: services.creation_visibility_set(creation=made, visibility="private"),
