@@ -220,12 +220,29 @@ async def bench_mode(server: Server, users: list[int], args: argparse.Namespace)
     for count in users:
         rows[count] = await run_phase(server, clients[:count], args.jobs_per_user, args.size, args.steps, args.timeout)
         row = rows[count]
+        if getattr(args, "compare_raw", False):  # alternating: the raw round right after the app's
+            batch = max(1, round(row.get("mean_batch_size") or 1))
+            raw = await asyncio.to_thread(raw_round, args, batch)
+            app = 1 / row["images_per_s"] if row.get("images_per_s") else None
+            row["raw_batch"], row["raw_s_per_image"] = batch, raw
+            row["app_over_raw"] = round(app / raw, 2) if app and raw else None
+            print(
+                f"  raw pipeline at batch {batch}: {raw * 1000:.1f} ms/image; app/raw {fmt(row['app_over_raw'], 'x')}"
+            )
         print(
             f"  {count:>3} users: {row['images_per_s']} images/s, "
             f"p95 {row['latency_ms']['p95']} ms, batch {fmt(row['mean_batch_size'])}",
             flush=True,
         )
     return rows
+
+
+def raw_round(args: argparse.Namespace, batch: int) -> float:
+    """The raw pipeline in its own process (``bench.raw``), with the server idle meanwhile."""
+    command = [sys.executable, "-m", "bench.raw", "--json", "--model", args.model, "--size", str(args.size),
+               "--steps", str(args.steps), "--batch", str(batch), "--model-cache", str(args.model_cache)]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["seconds_per_image"])
 
 
 def ensure_model_built(model: str, cache: Path) -> None:
@@ -275,6 +292,12 @@ def main() -> None:
     parser.add_argument("--modes", default=",".join(MODES), help="batched,sequential or one of them")
     parser.add_argument("--model-cache", type=Path, default=ROOT / ".data" / "models")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "load.json")
+    parser.add_argument(
+        "--compare-raw",
+        action="store_true",
+        help="after each app phase run the raw pipeline at the phase's mean batch size (alternating), "
+        "print app/raw per image, batched/sequential and the POST bench at queue lengths 0/500/5000",
+    )
     args = parser.parse_args()
     users = sorted({int(part) for part in args.users.split(",") if part.strip()})
     modes = [mode for mode in MODES if mode in args.modes.split(",")]
@@ -320,6 +343,21 @@ def main() -> None:
     for check in checks:
         verdict = "n/a " if check["passed"] is None else ("PASS" if check["passed"] else "FAIL")
         print(f"[{verdict}] {check['name']}: {check['detail']}")
+
+    if args.compare_raw:
+        batched = results.get("batched", {})
+        for count, row in batched.items():
+            target = 1.25 if count == 1 else 1.5
+            verdict = (
+                "n/a " if row.get("app_over_raw") is None else ("PASS" if row["app_over_raw"] <= target else "FAIL")
+            )
+            print(f"[{verdict}] app/raw per image at {count} users (batch {row.get('raw_batch')}): "
+                  f"{fmt(row.get('app_over_raw'), 'x')} (target <= {target}x)")  # fmt: skip
+        for count, value in ratio.items():
+            verdict = "n/a " if value is None else ("PASS" if value >= 4 else "FAIL")
+            print(f"[{verdict}] batched/sequential at {count} users: {fmt(value, 'x')} (target >= 4x at 16 users)")
+        print("POST /api/v1/jobs/ (manager off, a real server, concurrent clients):", flush=True)
+        subprocess.run([sys.executable, "-m", "bench.api_queue", "--seconds", "4"], cwd=ROOT, check=False)
 
     report = {
         "model": model,

@@ -24,7 +24,7 @@ from generation.adapters.publisher import remember_server_loop
 from generation.events import ErrorCode, error_event, user_group
 from generation.metrics import WEBSOCKET_CONNECTIONS
 from generation.selectors import unfinished_job_snapshots
-from generation.sockets import CLOSE_FORBIDDEN
+from generation.sockets import CLOSE_FORBIDDEN, WATCH_RENEW, renew_watch, unwatch, watch
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ class GenerationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     # --- authentication (accounts.ws_auth): a session, a bearer token, or a first auth message ---
     token_group: str | None = None
     auth_deadline: asyncio.Task[None] | None = None
+    watching: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         identity = await ws_auth.socket_identity(self.scope)
@@ -105,6 +106,8 @@ class GenerationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.group = user_group(user.pk)
         WEBSOCKET_CONNECTIONS.inc()  # paired with the dec() in disconnect, which checks self.group
         await self.channel_layer.group_add(self.group, self.channel_name)
+        watch(user.pk)  # previews are drawn only for owners someone is watching
+        self.watching = asyncio.create_task(self._keep_watching(user.pk))
         if identity.token is not None:  # revoking the token closes this socket
             self.token_group = ws_auth.token_group(identity.token.pk)
             await self.channel_layer.group_add(self.token_group, self.channel_name)
@@ -117,6 +120,9 @@ class GenerationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             self.auth_deadline.cancel()
         if self.token_group is not None:
             await self.channel_layer.group_discard(self.token_group, self.channel_name)
+        if self.watching is not None:
+            self.watching.cancel()
+            unwatch(self.scope["user"].pk)
         if self.group is not None:
             WEBSOCKET_CONNECTIONS.dec()
             await self.channel_layer.group_discard(self.group, self.channel_name)
@@ -159,6 +165,13 @@ class GenerationConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         """The account was banned (``generation.sockets.close_user_sockets``), or the socket's
         token was revoked (``accounts.ws_auth.close_token_sockets``)."""
         await self.close(code=int(message.get("code", CLOSE_FORBIDDEN)))
+
+    @staticmethod
+    async def _keep_watching(user_id: int) -> None:
+        """Workers in other processes read a short-lived cache key; an open socket renews it."""
+        while True:
+            await renew_watch(user_id)
+            await asyncio.sleep(WATCH_RENEW)
 
     async def _send_snapshots(self) -> None:
         for snapshot in await database_sync_to_async(unfinished_job_snapshots)(self.scope["user"]):

@@ -127,3 +127,16 @@ class PrometheusMetrics:
         MODEL_LOADED.labels(model=status.model or status.requested_model, device=status.device or "-").set(
             1 if status.loaded else 0
         )
+
+
+ADAPTER_SECONDS = Histogram(
+    "wee_waa_style_adapter_seconds",
+    "Time to load, switch or unload a style's LoRA adapter",
+    ["event"],
+    buckets=(0.001, 0.005, 0.02, 0.1, 0.5, 2, 10),
+)
+
+
+def adapter_timing(event: str, seconds: float) -> None:
+    """The adapter cache's timing callback: how much switching styles costs, per event."""
+    ADAPTER_SECONDS.labels(event).observe(seconds)

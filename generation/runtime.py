@@ -22,10 +22,13 @@ from django.conf import settings
 from generation.adapters.publisher import ChannelLayerPublisher, bind_server_loop
 from generation.adapters.store import DjangoJobStore
 from generation.manager.loader import DiffusersLoader
+from generation.manager.training_runner import TrainingRunner
 from generation.manager.types import EventPublisher, ModelState, ModelStatus
-from generation.manager.worker import ModelManager
-from generation.metrics import PrometheusMetrics
+from generation.manager.worker import ModelManager, new_worker_id
+from generation.metrics import PrometheusMetrics, adapter_timing
 from generation.queueing import QueueAnnouncer
+from generation.sockets import is_watched
+from generation.style_training import DjangoTrainingStore
 from generation.webhook_delivery import WebhookDeliverer
 
 logger = logging.getLogger(__name__)
@@ -89,6 +92,7 @@ def build_runtime(*, model: str | None = None, manager: bool = True) -> Runtime:
     deliverer = WebhookDeliverer() if settings.WEE_WAA_WEBHOOK_THREAD else None
     if not manager:
         return Runtime(publisher=publisher, announcer=announcer, deliverer=deliverer)
+    worker_id = new_worker_id()
     return Runtime(
         publisher=publisher,
         announcer=announcer,
@@ -104,6 +108,14 @@ def build_runtime(*, model: str | None = None, manager: bool = True) -> Runtime:
                 compile=settings.WEE_WAA_COMPILE,
                 threads=settings.WEE_WAA_TORCH_THREADS,
                 preview_vae=settings.WEE_WAA_PREVIEW_VAE,
+                compile_mode=settings.WEE_WAA_COMPILE_MODE,
+                warmup_sizes=tuple(settings.WEE_WAA_WARMUP_SIZES),
+                buckets=settings.WEE_WAA_BUCKETS,
+                max_batch=settings.WEE_WAA_MAX_BATCH,
+                final_decoder=settings.WEE_WAA_FINAL_DECODER,
+                inpaint_model=settings.WEE_WAA_INPAINT_MODEL,
+                max_adapters=settings.WEE_WAA_MAX_LOADED_ADAPTERS,
+                on_adapter_timing=adapter_timing,
             ),
             metrics=PrometheusMetrics(),
             max_attempts=settings.WEE_WAA_MAX_ATTEMPTS,
@@ -112,6 +124,11 @@ def build_runtime(*, model: str | None = None, manager: bool = True) -> Runtime:
             lease_seconds=settings.WEE_WAA_LEASE_SECONDS,
             preview_every=settings.WEE_WAA_PREVIEW_EVERY,
             announcer=announcer,
+            result_workers=settings.WEE_WAA_RESULT_WORKERS,
+            claim_wait=settings.WEE_WAA_CLAIM_WAIT_MS / 1000,
+            watching=is_watched,
+            worker_id=worker_id,
+            training=TrainingRunner(DjangoTrainingStore(), worker_id, lease_seconds=settings.WEE_WAA_LEASE_SECONDS),
         ),
     )
 
@@ -198,6 +215,8 @@ def manager_health(manager: ModelManager | None) -> dict[str, Any]:
         "last_error": manager.last_error,
         "batch_limit": manager.batch_limit,
         "images_per_second": round(manager.images_per_second, 3),
+        "claim_wait_ms": round(manager.claimer.wait_seconds * 1000),
+        "result_workers": manager.result_workers,
     }
 
 

@@ -5,26 +5,30 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import ApiToken, User
-from generation import runtime
-from generation.adapters.store import next_fair_tags
+from generation import edits, runtime
+from generation.adapters.line import Admission, queue_admission
 from generation.blocklist import blocked_phrase_in
 from generation.events import JobStatus, finished_event
-from generation.manager.types import batch_variant, job_work
+from generation.manager.types import JobKind, batch_variant, job_work
 from generation.metrics import JOBS_FINISHED, JOBS_REFUSED, JOBS_SUBMITTED
 from generation.models import Background, GenerationJob, Style
-from generation.queueing import Places, queue_places
+from generation.queueing import Places, place_of
 from generation.selectors import job_snapshot, style_default
 from generation.webhooks import webhook_enqueue
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +61,15 @@ class JobAlreadyFinished(Exception):
         self.status = status
 
 
-def _check_limits(owner: User) -> None:
+def _check_limits(owner: User) -> Admission:
     """Inside the creating transaction, with the owner's row locked, so two requests at once
-    cannot both slip under the per-user limit (PostgreSQL; SQLite serialises writers)."""
-    get_user_model().objects.select_for_update().filter(pk=owner.pk).exists()
+    cannot both slip under the per-user limit (PostgreSQL; SQLite's BEGIN IMMEDIATE already
+    lets one writer in at a time). Returns what the job's fair tags are made from."""
+    if connection.features.has_select_for_update:
+        get_user_model().objects.select_for_update().filter(pk=owner.pk).exists()
+    admission = queue_admission(owner.pk)
     per_user = settings.WEE_WAA_MAX_UNFINISHED_PER_USER
-    unfinished = GenerationJob.objects.filter(owner=owner, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).count()
+    unfinished = admission.unfinished_mine
     if unfinished >= per_user:
         JOBS_REFUSED.labels(limit="per_user").inc()
         raise QueueLimitReached(
@@ -77,13 +84,14 @@ def _check_limits(owner: User) -> None:
             limit="per_user",
             retry_after=10,
         )
-    if GenerationJob.objects.filter(status=JobStatus.QUEUED).count() >= settings.WEE_WAA_MAX_QUEUE:
+    if admission.queued >= settings.WEE_WAA_MAX_QUEUE:
         JOBS_REFUSED.labels(limit="global").inc()
         raise QueueLimitReached(
             _("The studio is very busy right now: the line is full. Try again in a minute."),
             limit="global",
             retry_after=60,
         )
+    return admission
 
 
 def job_create(
@@ -97,13 +105,21 @@ def job_create(
     seed: int | None = None,
     style: Style | None = None,
     api_token: ApiToken | None = None,
+    source_image: Background | None = None,
+    strength: float | None = None,
+    mask: Image | None = None,
 ) -> JobCreated:
     """Write the job ``queued`` first; the manager hears of it only after the commit, so it
     never looks for a row that is not there yet. Every way to queue a job (the jobs API,
     "generate similar") passes the blocklist here, so none can skip it.
 
     ``api_token``: the token a program queued the job with (None from the studio); its
-    webhook hears when the job finishes."""
+    webhook hears when the job finishes.
+
+    ``source_image``: an edit of that picture (the caller has checked the user may see it),
+    changed by ``strength`` (snapped to a step of 0.05), inside ``mask`` (an "L" image at the
+    job's size, white = change) when one is given. The job keeps its own copy of both files and
+    the chain of edits before it as text."""
     prompt = prompt.strip()
     if blocked_phrase_in(prompt):
         raise ValidationError(
@@ -131,19 +147,42 @@ def job_create(
         api_token=api_token,
         adapter=style.adapter_snapshot() if style else {},
     )
+    if source_image is not None:
+        job.kind = JobKind.INPAINT if mask is not None else JobKind.EDIT
+        job.source_image = source_image
+        job.strength = edits.strength_bucket(strength if strength is not None else edits.DEFAULT_STRENGTH)
+        job.provenance = list(edits.provenance_for(source_image, owner))
     job.batch_variant = batch_variant(
         job.kind, job.strength, str(job.adapter.get("key", "")), float(job.adapter.get("weight", 1.0))
     )
     created = JobCreated(job)
     with transaction.atomic():
-        _check_limits(owner)
+        admission = _check_limits(owner)
         # Tagged with the owner's row locked (by _check_limits), so the owner's jobs line up.
-        job.fair_tag, job.fair_finish = next_fair_tags(owner.pk, job_work(job.count, job.width, job.height, job.steps))
-        job.save()
+        job.fair_tag, job.fair_finish = admission.tags(job_work(job.count, job.width, job.height, job.steps))
+        try:  # the files last, and gone again if the row is not written: nothing half-saved
+            if source_image is not None:
+                _save_edit_files(job, source_image, mask)
+            job.save()
+        except BaseException:
+            _remove_edit_files(job)
+            raise
         transaction.on_commit(runtime.notify_new_job)
         transaction.on_commit(lambda: _announce(created))
     JOBS_SUBMITTED.inc()
     return created
+
+
+def _save_edit_files(job: GenerationJob, source: Background, mask: Image | None) -> None:
+    job.source_file.save(f"{job.id}.png", edits.source_copy(source, f"{job.id}.png"), save=False)
+    if mask is not None:
+        job.mask.save(f"{job.id}.png", edits.png_file(mask, f"{job.id}.png"), save=False)
+
+
+def _remove_edit_files(job: GenerationJob) -> None:
+    for field in (job.source_file, job.mask):
+        if field:
+            field.storage.delete(field.name)
 
 
 def api_token_from(auth: object) -> ApiToken | None:
@@ -153,14 +192,15 @@ def api_token_from(auth: object) -> ApiToken | None:
 
 
 def _announce(created: JobCreated) -> None:
-    """Tell the owner's other tabs about the new job, and everyone whose place in line it
-    changed; a lost message only delays a card."""
+    """Tell the owner's other tabs about the new job at once, and everyone whose place in line
+    it changed shortly after, from the announcer's thread (one announcement covers a burst); a
+    lost message only delays a card."""
     job = created.job
     try:
-        places = created.places = queue_places()
+        places = created.places = place_of(job)
         process = runtime.current()
         process.publisher.publish(job.owner_id, job_snapshot(job, places))
-        process.announcer(places)
+        process.announcer.soon()
     except Exception:
         logger.exception("Could not announce job %s", job.id)
 

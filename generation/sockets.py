@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.core.cache import cache
 
 from generation.adapters import publisher
 from generation.events import user_group
@@ -61,3 +64,60 @@ def close_group_sockets(group: str, code: int) -> None:
             async_to_sync(layer.group_send)(group, message)
     except Exception:
         logger.exception("Could not close the websockets of %s", group)
+
+
+# -- who is watching: previews go only to owners with a socket open ----------------------------
+# In this process a count per owner (an in-process manager reads it directly); for workers in
+# other processes a cache key with a short life, renewed by each open socket.
+WATCH_TTL = 90
+WATCH_RENEW = 30.0
+WATCH_LOOKUP_KEPT = 2.0  # a worker asks the cache at most this often per owner
+_watchers: dict[int, int] = {}
+_looked_up: dict[int, tuple[float, bool]] = {}
+_watch_lock = threading.Lock()
+
+
+def watch_key(user_id: int) -> str:
+    return f"wee-waa:watching:{user_id}"
+
+
+def watch(user_id: int) -> None:
+    with _watch_lock:
+        _watchers[user_id] = _watchers.get(user_id, 0) + 1
+
+
+def unwatch(user_id: int) -> None:
+    with _watch_lock:
+        left = _watchers.get(user_id, 0) - 1
+        if left > 0:
+            _watchers[user_id] = left
+        else:
+            _watchers.pop(user_id, None)
+
+
+async def renew_watch(user_id: int) -> None:
+    """Called by an open socket now and every ``WATCH_RENEW`` seconds; never raises."""
+    try:
+        await cache.aset(watch_key(user_id), 1, WATCH_TTL)
+    except Exception:
+        logger.warning("Could not mark user %s as watching", user_id, exc_info=True)
+
+
+def is_watched(user_id: int) -> bool:
+    """Has this owner a socket open here, or (recently) in any web process?"""
+    with _watch_lock:
+        if _watchers.get(user_id):
+            return True
+        kept = _looked_up.get(user_id)
+    now = time.monotonic()
+    if kept is not None and now - kept[0] < WATCH_LOOKUP_KEPT:
+        return kept[1]
+    try:
+        seen = cache.get(watch_key(user_id)) is not None
+    except Exception:  # noqa: BLE001 - without the cache, previews go out (the cheaper mistake)
+        seen = True
+    with _watch_lock:
+        if len(_looked_up) > 10_000:
+            _looked_up.clear()
+        _looked_up[user_id] = (now, seen)
+    return seen

@@ -17,10 +17,16 @@ import os
 import sys
 from typing import Any
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wee_waa.settings")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)  # what get_asgi_application() does, before our handler loads
+
+from django.conf import settings  # noqa: E402
+
+from wee_waa.handler import ThreadPoolHandler  # noqa: E402
+
+django_asgi_app = ThreadPoolHandler(settings.WEE_WAA_HTTP_THREADS)
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402 - needs the apps loaded above
 

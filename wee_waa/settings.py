@@ -139,6 +139,22 @@ else:
     # A database server too gets one test database per process (Django's default name is
     # fixed), so two test runs against one server never create, use or drop each other's.
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
+# Connections are kept (seconds; SQLite opens and sets its pragmas per connection otherwise).
+# PostgreSQL with WEE_WAA_DB_POOL=true uses psycopg's pool instead (needs psycopg_pool).
+DATABASES["default"]["CONN_MAX_AGE"] = envint("WEE_WAA_DB_CONN_MAX_AGE", 60, minimum=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Threads that run HTTP requests under the ASGI server (wee_waa/handler.py); each keeps its own
+# database connection. More overlap database waits; the Python work shares one core anyway.
+WEE_WAA_HTTP_THREADS = envint("WEE_WAA_HTTP_THREADS", 4, minimum=1)
+if envbool("WEE_WAA_DB_POOL", False):
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("WEE_WAA_DB_POOL=true needs a PostgreSQL DATABASE_URL")
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": envint("WEE_WAA_DB_POOL_MIN", 2, minimum=1),
+        "max_size": envint("WEE_WAA_DB_POOL_MAX", 20, minimum=1),
+        "timeout": 10,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # One REDIS_URL: the channel layer and the cache; unset means in-process memory.
@@ -331,6 +347,32 @@ WEE_WAA_DTYPE = envchoice("WEE_WAA_DTYPE", "auto", ("auto", "fp16", "bf16", "fp3
 WEE_WAA_COMPILE = envbool("WEE_WAA_COMPILE", False)
 # Torch's CPU threads for the drawing thread; 0: half the cores (the web threads need the rest).
 WEE_WAA_TORCH_THREADS = envint("WEE_WAA_TORCH_THREADS", 0, minimum=0)
+# GPU compile mode: "reduce-overhead" (CUDA graphs, one per batch bucket and size, all warmed at
+# start) or "max-autotune"; WEE_WAA_WARMUP_SIZES lists the square sizes warmed. On a GPU a
+# batch is padded to 1/2/4/8/16/32 images (WEE_WAA_BUCKETS=false: no padding).
+WEE_WAA_COMPILE_MODE = envchoice(
+    "WEE_WAA_COMPILE_MODE", "reduce-overhead", ("reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+)
+WEE_WAA_WARMUP_SIZES = [int(side) for side in envlist("WEE_WAA_WARMUP_SIZES", ["512"])]
+WEE_WAA_BUCKETS = envbool("WEE_WAA_BUCKETS", True)
+# The final decoder: "vae" (the model's own) or "taesd" (WEE_WAA_PREVIEW_VAE's tiny autoencoder,
+# fast and a little softer) for the whole process.
+WEE_WAA_FINAL_DECODER = envchoice("WEE_WAA_FINAL_DECODER", "vae", ("vae", "taesd"))
+# Threads that store results (PNG, files, one transaction per batch) and encode previews, off
+# the drawing thread; 0 does it all on the drawing thread.
+WEE_WAA_RESULT_WORKERS = envint("WEE_WAA_RESULT_WORKERS", 2, minimum=0)
+# A claim that would draw far below the batch limit while jobs are still arriving waits this
+# long at most to gather them (tuned with ``python -m bench.load``: 0/20/60/120 gave the same
+# mean batch at 16 users, and a lone user waits up to half of it, so 20).
+WEE_WAA_CLAIM_WAIT_MS = envint("WEE_WAA_CLAIM_WAIT_MS", 20, minimum=0)
+# Edits: an inpainting checkpoint (hub id or folder) whose 9-channel UNet redraws painted
+# regions; empty: the drawing model blends the region itself (no second model in memory).
+WEE_WAA_INPAINT_MODEL = envstr("WEE_WAA_INPAINT_MODEL", "")
+# Styles: LoRA adapters kept loaded at once, the largest adapter an admin may upload, and how
+# often a style training writes a checkpoint it can resume from (in steps).
+WEE_WAA_MAX_LOADED_ADAPTERS = envint("WEE_WAA_MAX_LOADED_ADAPTERS", 4, minimum=1)
+WEE_WAA_MAX_ADAPTER_MB = envint("WEE_WAA_MAX_ADAPTER_MB", 256, minimum=1)
+WEE_WAA_STYLE_CHECKPOINT_EVERY = envint("WEE_WAA_STYLE_CHECKPOINT_EVERY", 50, minimum=1)
 
 # Creations are rendered by the server (gallery/limits.py): characters per picture, the largest
 # background they are drawn on, renders per user per minute, renders at once per process (and

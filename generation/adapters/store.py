@@ -20,14 +20,16 @@ from typing import TYPE_CHECKING, Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import close_old_connections, connection, transaction
-from django.db.models import F, Max, Min, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from gallery.media import media_url
+from generation.adapters.line import next_fair_tags as next_fair_tags  # re-exported for older imports
+from generation.adapters.line import queued_jobs
 from generation.adapters.specs import job_spec
 from generation.events import JobStatus
-from generation.manager.fairness import QueuedJob, claim_sequence, fair_order, fair_tags, virtual_now
-from generation.manager.types import JobLost, JobSpec, OwnerId, StoredImage
+from generation.manager.fairness import claim_sequence
+from generation.manager.types import JobLost, JobSpec, StoredImage
 from generation.models import Background, GenerationJob, GenerationWorker
 from generation.webhooks import webhook_enqueue
 from wee_waa.ids import new_public_id
@@ -37,66 +39,19 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Queued rows looked at per claim; the queue bound (WEE_WAA_MAX_QUEUE) keeps it all in view.
-CLAIM_WINDOW = 1000
 CLAIM_TRIES = 3
 WORKER_ROWS_KEPT = timedelta(days=1)
-
-
-def queued_jobs(limit: int = CLAIM_WINDOW) -> list[QueuedJob]:
-    """The first ``limit`` queued jobs in fair order (the window a claim chooses from)."""
-    rows = (
-        GenerationJob.objects.filter(status=JobStatus.QUEUED)
-        .order_by("fair_tag", "created_at", "id")
-        .values_list(
-            "id",
-            "owner_id",
-            "created_at",
-            "count",
-            "width",
-            "height",
-            "steps",
-            "guidance_scale",
-            "batch_variant",
-            "fair_tag",
-        )[:limit]
-    )
-    return fair_order(
-        QueuedJob(
-            id=id_,
-            owner_id=owner,
-            created_at=created,
-            count=count,
-            key=(width, height, steps, guidance, variant),
-            fair_tag=tag,
-        )
-        for id_, owner, created, count, width, height, steps, guidance, variant, tag in rows
-    )
-
-
-def next_fair_tags(owner_id: OwnerId, work: float) -> tuple[float, float]:
-    """(start, finish) tags for a job its owner queues now. Call it inside the transaction
-    that saves the job, with the owner's row locked, so the owner's jobs get tags in turn.
-
-    Jobs cancelled before they started are not the owner's last tag: nobody drew them, so a
-    user who changes their mind is not sent to the back."""
-    unfinished = GenerationJob.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
-    never_drawn = Q(status=JobStatus.CANCELLED, started_at__isnull=True)
-    owners = GenerationJob.objects.filter(owner_id=owner_id).exclude(never_drawn)
-    # order_by() drops the default ordering, which an aggregate does not need.
-    head = unfinished.order_by().aggregate(tag=Min("fair_tag"))["tag"]
-    furthest = None if head is not None else GenerationJob.objects.order_by().aggregate(tag=Max("fair_finish"))["tag"]
-    return fair_tags(
-        virtual_now=virtual_now(unfinished_min_start=head, max_finish=furthest),
-        owner_finish=owners.order_by().aggregate(tag=Max("fair_finish"))["tag"],
-        work=work,
-    )
 
 
 def _png_bytes(image: Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _delete(saved: Sequence[tuple[str, str, int, Image]]) -> None:
+    for _image_id, name, _seed, _image in saved:
+        default_storage.delete(name)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -250,6 +205,89 @@ class DjangoJobStore:
                 default_storage.delete(name)
             raise
         return [StoredImage(id=image_id, url=media_url(name), seed=seed) for image_id, name, seed, _ in saved]
+
+    def succeed_batch(
+        self, finished: Sequence[tuple[JobSpec, list[Image]]], model_name: str, worker: str
+    ) -> list[list[StoredImage] | BaseException]:
+        """``succeed`` for several jobs with one transaction: each job's files first (a job whose
+        files cannot be written fails alone and leaves none behind), then every row at once.
+        Answers per job: its stored images, ``JobLost`` (no longer ours, or a cancel was asked)
+        or the error that stopped it; on a database error every job gets it and no file stays."""
+        outcomes: list[list[StoredImage] | BaseException] = []
+        written: list[tuple[JobSpec, list[tuple[str, str, int, Image]]]] = []
+        for spec, images in finished:
+            saved: list[tuple[str, str, int, Image]] = []
+            try:
+                for image, seed in zip(images, spec.seeds(), strict=True):
+                    image_id = new_public_id()
+                    name = default_storage.save(f"backgrounds/{spec.id}/{image_id}.png", ContentFile(_png_bytes(image)))
+                    saved.append((image_id, name, seed, image))
+            except Exception as exc:  # noqa: BLE001 - pinned on this job alone, answered to the caller
+                _delete(saved)
+                outcomes.append(exc)
+                continue
+            outcomes.append([])
+            written.append((spec, saved))
+        try:
+            lost = self._commit(written, model_name, worker)
+        except BaseException:
+            for _spec, saved in written:
+                _delete(saved)
+            raise
+        by_id = {spec.id: saved for spec, saved in written}
+        for position, (spec, _images) in enumerate(finished):
+            if isinstance(outcomes[position], BaseException):
+                continue
+            saved = by_id[spec.id]
+            if spec.id in lost:
+                _delete(saved)
+                outcomes[position] = JobLost(spec.id)
+            else:
+                outcomes[position] = [StoredImage(id=i, url=media_url(name), seed=seed) for i, name, seed, _ in saved]
+        return outcomes
+
+    @staticmethod
+    def _commit(
+        written: list[tuple[JobSpec, list[tuple[str, str, int, Image]]]], model_name: str, worker: str
+    ) -> set[str]:
+        """One transaction for the batch; answers the jobs no longer ours (nothing written for them)."""
+        lost: set[str] = set()
+        if not written:
+            return lost
+        now = timezone.now()
+        with transaction.atomic():
+            rows: list[Background] = []
+            for spec, saved in written:
+                done = GenerationJob.objects.filter(
+                    id=spec.id, status=JobStatus.RUNNING, worker=worker, cancel_requested=False
+                ).update(
+                    status=JobStatus.SUCCEEDED,
+                    progress=1.0,
+                    finished_at=now,
+                    model_name=model_name,
+                    error="",
+                    lease_expires_at=None,
+                )
+                if done != 1:
+                    lost.add(spec.id)
+                    continue
+                rows += [
+                    Background(
+                        id=image_id,
+                        job_id=spec.id,
+                        index=index,
+                        seed=seed,
+                        image=name,
+                        width=image.width,
+                        height=image.height,
+                    )
+                    for index, (image_id, name, seed, image) in enumerate(saved)
+                ]
+            Background.objects.bulk_create(rows)
+            for spec, _saved in written:  # after the rows: a webhook's payload lists the images
+                if spec.id not in lost:
+                    webhook_enqueue(spec.id)
+        return lost
 
     def fail(self, job_id: str, reason: str, worker: str | None = None) -> None:
         """``worker`` given: only while that worker still holds the job."""

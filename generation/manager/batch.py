@@ -11,23 +11,19 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from generation.events import (
-    ImagePayload,
-    JobEvent,
-    JobStatus,
-    SnapshotEvent,
-    finished_event,
-    preview_event,
-    progress_event,
-    snapshot_event,
-)
+from generation.events import JobEvent, JobStatus, finished_event, preview_event, progress_event
 from generation.manager.control import BatchLimit, JobFlags
-from generation.manager.preview import encode_preview
+from generation.manager.finisher import ResultPool
+from generation.manager.outcomes import OOM_MESSAGE as OOM_MESSAGE  # re-exported for older imports
+from generation.manager.outcomes import describe_failure, fresh_snapshot, images_payload, succeed_all
+from generation.manager.outcomes import is_out_of_memory as is_out_of_memory
+from generation.manager.preview import encode_preview, previews_later
 from generation.manager.types import (
     JobLost,
     JobSpec,
@@ -46,33 +42,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-OOM_MESSAGE = "The graphics card ran out of memory. Try a smaller size or fewer candidates."
-
 
 class ShuttingDown(Exception):
     """Raised from the step callback to leave the pipeline promptly when the process stops."""
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    return "OutOfMemoryError" in names or "out of memory" in str(exc).lower()
-
-
-def describe_failure(exc: BaseException) -> str:
-    """A reason a person can read in the studio, not a traceback."""
-    if is_out_of_memory(exc):
-        return OOM_MESSAGE
-    text = str(exc).strip() or exc.__class__.__name__
-    return f"The model failed while drawing: {text}"[:500]
-
-
-def images_payload(images: list[StoredImage]) -> list[ImagePayload]:
-    return [{"id": image.id, "url": image.url, "seed": image.seed} for image in images]
-
-
-def fresh_snapshot(spec: JobSpec, status: JobStatus) -> SnapshotEvent:
-    """The state of a job that has no progress yet: just claimed, or handed back."""
-    return snapshot_event(job_id=spec.id, status=status, total=spec.steps)
 
 
 class RunState(StrEnum):
@@ -82,6 +54,7 @@ class RunState(StrEnum):
     FAILED = "failed"
     LOST = "lost"  # another worker holds the job now
     RELEASED = "released"  # handed back to the queue as the process stops
+    STORING = "storing"  # drawn; the result pool is writing it
 
 
 @dataclass
@@ -117,6 +90,15 @@ class BatchContext:
     stopping: Callable[[], bool]
     clock: Callable[[], float]
     now: Callable[[], datetime]
+    results: ResultPool = field(default_factory=lambda: ResultPool(0))
+    # Previews go only to owners with a studio open (a socket in their group).
+    watching: Callable[[OwnerId], bool] = lambda owner: True
+    # Called once, near the end of the batch's last call: claim the next batch meanwhile.
+    prefetch: Callable[[], None] | None = None
+    # Jobs of at most this many steps get no previews: the picture comes almost as soon.
+    preview_min_steps: int = 3
+    # The jobs are finished (stored or failed): the worker stops renewing their leases.
+    released: Callable[[list[str]], None] = lambda job_ids: None
 
 
 def chunked(slots: Sequence[Slot], size: int) -> list[list[Slot]]:
@@ -138,6 +120,9 @@ class BatchRun:
         self.started = context.clock()
         self.last_write = self.started
         self.previews_on = context.preview_every > 0
+        self.preview_futures: dict[str, list[Future[None]]] = {}
+        self.pending: deque[list[Slot]] = deque()
+        self.prefetched = False
 
     # -- the whole batch ---------------------------------------------------------------------
     def run(self) -> int:
@@ -153,6 +138,7 @@ class BatchRun:
             return 0
         slots = [Slot(run.spec, index) for run in self.jobs.values() for index in range(run.spec.count)]
         pending = deque(pipeline_calls(slots, self.ctx.limit.current, self.ctx.pipeline.text_windows))
+        self.pending = pending
         try:
             while pending:
                 self.apply_cancels()
@@ -168,7 +154,12 @@ class BatchRun:
                     run.state = RunState.RELEASED
                     self.ctx.store.release(run.spec.id, self.ctx.worker_id)
                     self.ctx.publish(run.spec.owner_id, fresh_snapshot(run.spec, JobStatus.QUEUED))
-        return sum(len(run.images) for run in self.jobs.values() if run.state == "done")
+        return self.drawn
+
+    @property
+    def drawn(self) -> int:
+        """Images drawn for jobs that went to the result pool (stored, or being stored)."""
+        return sum(run.spec.count for run in self.jobs.values() if run.state in (RunState.DONE, RunState.STORING))
 
     def draw(self, chunk: list[Slot], pending: deque[list[Slot]]) -> None:
         started = time.perf_counter()
@@ -220,7 +211,10 @@ class BatchRun:
             now = self.ctx.clock()
             if now - self.last_write >= self.ctx.progress_interval:
                 self.last_write = now
-                self.sync_with_store()
+                self.ctx.results.latest("progress", self.sync_with_store)  # inline when the pool is off
+            if not self.prefetched and step >= total - 1 and not self.pending and self.ctx.prefetch is not None:
+                self.prefetched = True
+                self.ctx.prefetch()
             self.apply_cancels()
             live = [job_id for job_id in per_job if self.jobs[job_id].active]
             if not live:
@@ -238,8 +232,14 @@ class BatchRun:
                         progress=run.progress,
                     ),
                 )
-            if self.previews_on and (step % self.ctx.preview_every == 0 or step == total):
-                self.send_previews(live, per_job, source, step, total)
+            if (
+                self.previews_on
+                and total >= self.ctx.preview_min_steps
+                and (step % self.ctx.preview_every == 0 or step == total)
+            ):
+                watched = [job_id for job_id in live if self.ctx.watching(self.jobs[job_id].spec.owner_id)]
+                if watched:
+                    self.send_previews(watched, per_job, source, step, total)
             return False
 
         return on_step
@@ -247,34 +247,46 @@ class BatchRun:
     def send_previews(
         self, live: list[str], per_job: dict[str, list[int]], source: PreviewSource, step: int, total: int
     ) -> None:
-        """Only each job's first candidate is decoded: it is the one the card shows."""
+        """Only each job's first candidate is decoded: it is the one the card shows. The device
+        work (and a non-blocking copy to the host) happens here; turning it into pictures,
+        JPEG-encoding and sending happen on the pool."""
         try:
-            images = source.previews([per_job[job_id][0] for job_id in live])
+            pictures = previews_later(source, [per_job[job_id][0] for job_id in live])
         except Exception:
             logger.exception("Previews failed; this batch goes on without them")
             self.previews_on = False
             return
-        for job_id, image in zip(live, images, strict=True):
-            run = self.jobs[job_id]
-            data_url, width, height = encode_preview(image)
-            self.ctx.publish(
-                run.spec.owner_id,
-                preview_event(
-                    job_id=job_id,
-                    step=round(run.progress * run.spec.steps),
-                    total=run.spec.steps,
-                    image=data_url,
-                    width=width,
-                    height=height,
-                ),
-            )
-            if not run.previewed:
-                run.previewed = True
-                self.ctx.metrics.first_preview(self.ctx.clock() - self.started)
+        sent = [(job_id, round(self.jobs[job_id].progress * self.jobs[job_id].spec.steps)) for job_id in live]
+
+        def encode_and_send() -> None:
+            try:
+                images = pictures()
+            except Exception:
+                logger.exception("Previews failed; this batch goes on without them")
+                self.previews_on = False
+                return
+            for (job_id, done), image in zip(sent, images, strict=True):
+                run = self.jobs[job_id]
+                if not (run.active or run.state == RunState.STORING):
+                    continue
+                data_url, width, height = encode_preview(image)
+                self.ctx.publish(
+                    run.spec.owner_id,
+                    preview_event(
+                        job_id=job_id, step=done, total=run.spec.steps, image=data_url, width=width, height=height
+                    ),
+                )
+                if not run.previewed:
+                    run.previewed = True
+                    self.ctx.metrics.first_preview(self.ctx.clock() - self.started)
+
+        future = self.ctx.results.encode(encode_and_send)
+        for job_id in live:
+            self.preview_futures.setdefault(job_id, []).append(future)
 
     def sync_with_store(self) -> None:
         """Throttled: write progress, renew leases, and hear of cancels asked in other processes."""
-        active = [run for run in self.jobs.values() if run.active]
+        active = [run for run in list(self.jobs.values()) if run.active]
         by_progress: dict[float, list[str]] = {}
         for run in active:
             by_progress.setdefault(round(run.progress, 4), []).append(run.spec.id)
@@ -308,26 +320,49 @@ class BatchRun:
             self.ctx.flags.forget([run.spec.id])
 
     def store_finished(self) -> None:
-        for run in self.jobs.values():
-            if not run.active or len(run.images) < run.spec.count:
-                continue
-            images = [run.images[index] for index in range(run.spec.count)]
-            try:
-                stored = self.ctx.store.succeed(run.spec, images, self.ctx.model_name, self.ctx.worker_id)
-            except JobLost:
-                run.state = RunState.LOST
-                if self.ctx.store.cancel(run.spec.id, self.ctx.worker_id):  # a cancel asked just now, elsewhere
-                    run.state = RunState.CANCELLED
-                    self.finish(run, JobStatus.CANCELLED)
-                else:
-                    logger.warning("Job %s was taken over by another worker; dropping our images", run.spec.id)
-                continue
-            except Exception as exc:
-                logger.exception("Job %s could not be stored", run.spec.id)
-                self.fail(run, f"The pictures could not be saved: {exc}"[:500], "storage")
-                continue
+        """Hands the jobs whose every picture is drawn to the result pool: one write (files,
+        then one transaction) per chunk, the events after it, in the order handed over."""
+        ready = [run for run in self.jobs.values() if run.active and len(run.images) >= run.spec.count]
+        if not ready:
+            return
+        for run in ready:
+            run.state = RunState.STORING
+        finished = [(run, [run.images[index] for index in range(run.spec.count)]) for run in ready]
+        previews = [future for run in ready for future in self.preview_futures.pop(run.spec.id, [])]
+        self.ctx.results.store(lambda: self._store(finished, previews))
+
+    def _store(self, finished: list[tuple[JobRun, list[Image]]], previews: list[Future[None]]) -> None:
+        for future in previews:  # a job's last preview goes out before its result
+            future.exception()
+        try:
+            outcomes = succeed_all(
+                self.ctx.store,
+                [(run.spec, images) for run, images in finished],
+                self.ctx.model_name,
+                self.ctx.worker_id,
+            )
+        except Exception as exc:
+            logger.exception("Jobs %s could not be stored", ", ".join(run.spec.id for run, _ in finished))
+            outcomes = [exc] * len(finished)
+        for (run, _images), outcome in zip(finished, outcomes, strict=True):
+            run.images.clear()
+            self._settle(run, outcome)
+        self.ctx.released([run.spec.id for run, _ in finished])
+
+    def _settle(self, run: JobRun, outcome: list[StoredImage] | BaseException) -> None:
+        if isinstance(outcome, JobLost):
+            run.state = RunState.LOST
+            if self.ctx.store.cancel(run.spec.id, self.ctx.worker_id):  # a cancel asked just now, elsewhere
+                run.state = RunState.CANCELLED
+                self.finish(run, JobStatus.CANCELLED)
+            else:
+                logger.warning("Job %s was taken over by another worker; dropping our images", run.spec.id)
+        elif isinstance(outcome, BaseException):
+            logger.error("Job %s could not be stored: %s", run.spec.id, outcome, exc_info=outcome)
+            self.fail(run, f"The pictures could not be saved: {outcome}"[:500], "storage")
+        else:
             run.state = RunState.DONE
-            self.finish(run, JobStatus.SUCCEEDED, images=stored)
+            self.finish(run, JobStatus.SUCCEEDED, images=outcome)
 
     def fail(self, run: JobRun, reason: str, kind: str) -> None:
         run.state = RunState.FAILED

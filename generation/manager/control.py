@@ -1,4 +1,4 @@
-"""What other threads tell a drawing batch: cancels and lost leases, and how big a call may be.
+"""What the manager's threads share: cancels and lost leases, how big a call may be, who we are.
 
 The web thread (a cancel) and the heartbeat thread (a lease another worker took) write; the
 drawing thread reads at every step. Kept apart from ``batch`` so the manager owns them across
@@ -7,8 +7,12 @@ batches and hands them to each one.
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 import threading
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 
 class JobFlags:
@@ -61,3 +65,13 @@ class BatchLimit:
         if self.current < self.maximum and self._good >= self.regrow_after:
             self.current += 1
             self._good = 0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_worker_id() -> str:
+    """``host:pid:nonce``: readable in admin, and lets a restarted process on the same host
+    see at once that the previous one is gone."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"

@@ -6,15 +6,18 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generation.manager.buckets import BucketedPipeline, buckets_up_to, warm_up
 from generation.manager.load_errors import load_failure_reason
+from generation.manager.lora import AdapterCache
 from generation.manager.pipelines import DiffusersPipeline
 from generation.manager.preview import load_preview_decoder
 from generation.manager.tiny import TINY_MODEL_NAME, ensure_tiny_pipeline
-from generation.manager.types import JobSpec, ModelState, ModelStatus, Slot
+from generation.manager.types import ModelState, ModelStatus, Pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -69,9 +72,17 @@ def pick_dtype(device: str, requested: str) -> Any:
     return torch.bfloat16 if requested == "bf16" else torch.float16
 
 
-def tune_for_device(pipe: Any, device: str, *, compile_unet: bool = False) -> Any:
+# Compiled graphs kept per function: one per bucket and warmed size, with room to spare.
+COMPILED_SHAPES_KEPT = 64
+
+
+def tune_for_device(
+    pipe: Any, device: str, *, compile_unet: bool = False, compile_mode: str = "reduce-overhead"
+) -> Any:
     """The GPU path: TF32 matmuls, PyTorch SDPA attention, channels-last convolutions and,
-    when asked, ``torch.compile`` of the UNet. Nothing changes on a CPU."""
+    when asked, ``torch.compile`` of the UNet and of the VAE's decoder with ``compile_mode``
+    ("reduce-overhead": CUDA graphs, one per input shape; the batch buckets keep the shapes
+    few, and the warm-up captures them all). Nothing changes on a CPU."""
     if device != "cuda":
         return pipe
     import torch
@@ -87,8 +98,16 @@ def tune_for_device(pipe: Any, device: str, *, compile_unet: bool = False) -> An
         if hasattr(module, "set_attn_processor"):
             module.set_attn_processor(AttnProcessor2_0())
         module.to(memory_format=torch.channels_last)
-    if compile_unet and getattr(pipe, "unet", None) is not None:
-        pipe.unet = torch.compile(pipe.unet, mode="max-autotune-no-cudagraphs", fullgraph=False)
+    if compile_unet:
+        import torch._dynamo
+
+        torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, COMPILED_SHAPES_KEPT)
+        if getattr(pipe, "unet", None) is not None:
+            pipe.unet = torch.compile(pipe.unet, mode=compile_mode, fullgraph=False, dynamic=False)
+        vae = getattr(pipe, "vae", None)
+        if vae is not None and hasattr(vae, "decode"):
+            # An attribute on the instance: diffusers calls ``self.vae.decode(...)``.
+            vae.decode = torch.compile(vae.decode, mode=compile_mode, fullgraph=False, dynamic=False)
     return pipe
 
 
@@ -119,8 +138,16 @@ class DiffusersLoader:
     preview_vae: str = ""
     warmup_size: int = 512
     threads: int = 0
+    compile_mode: str = "reduce-overhead"
+    warmup_sizes: tuple[int, ...] = ()
+    buckets: bool = True
+    max_batch: int = 16
+    final_decoder: str = "vae"
+    inpaint_model: str = ""  # an inpainting checkpoint whose UNet edits painted regions
+    max_adapters: int = 4  # style adapters kept loaded (least recently used goes first)
+    on_adapter_timing: Callable[[str, float], None] | None = None
 
-    def load(self) -> tuple[DiffusersPipeline, ModelStatus]:
+    def load(self) -> tuple[Pipeline, ModelStatus]:
         _quiet_progress_bars()
         threads = use_torch_threads(self.threads)
         device = resolve_device(self.device)
@@ -137,11 +164,33 @@ class DiffusersLoader:
             pipe, status.model = self._load_tiny(device, dtype), TINY_MODEL_NAME
             status.error = load_failure_reason(self.model, exc, downloads=self.allow_download)[:500]
         status.demo = status.model == TINY_MODEL_NAME
-        pipe = tune_for_device(pipe, device, compile_unet=self.compile)
-        pipeline = DiffusersPipeline(pipe, status.model, device, self._preview_decoder(device, dtype, status))
+        decoder = self._preview_decoder(device, dtype, status)
+        status.extra["final_decoder"] = "vae"
+        if self.final_decoder == "taesd" and decoder is not None:
+            pipe.vae = decoder  # diffusers decodes with AutoencoderTiny as with its own VAE
+            status.extra["final_decoder"] = "taesd"
+        pipe = tune_for_device(pipe, device, compile_unet=self.compile, compile_mode=self.compile_mode)
+        adapters = AdapterCache(pipe, max_loaded=self.max_adapters, on_timing=self.on_adapter_timing)
+        pipeline: Pipeline = DiffusersPipeline(
+            pipe, status.model, device, decoder, adapters=adapters, inpaint_model=self.inpaint_model
+        )
         if device == "cuda":
-            status.extra["warmup_seconds"] = self._warm_up(pipeline, 64 if status.demo else self.warmup_size)
+            pipeline = self._warm_up_gpu(pipeline, status)
         return pipeline, status
+
+    def _warm_up_gpu(self, pipeline: Pipeline, status: ModelStatus) -> Pipeline:
+        """Buckets on a GPU, each warmed at every listed size before the worker takes jobs."""
+        sizes = (64,) if status.demo else (self.warmup_sizes or (self.warmup_size,))
+        buckets = buckets_up_to(self.max_batch) if self.buckets else [1]
+        if self.buckets:
+            pipeline = BucketedPipeline(pipeline)  # type: ignore[arg-type]
+        started = time.perf_counter()
+        status.extra["warmup_buckets"] = warm_up(pipeline, buckets, sizes)  # type: ignore[arg-type]
+        status.extra["warmup_seconds"] = round(time.perf_counter() - started, 3)
+        logger.info(
+            "Warm-up done in %.1f s (%d buckets x %d sizes)", status.extra["warmup_seconds"], len(buckets), len(sizes)
+        )
+        return pipeline
 
     def _load_named(self, device: str, dtype: Any) -> Any:
         if self.model == TINY_MODEL_NAME:
@@ -191,14 +240,3 @@ class DiffusersLoader:
         if decoder is not None:
             status.extra["preview"] = "taesd"
         return decoder
-
-    @staticmethod
-    def _warm_up(pipeline: DiffusersPipeline, size: int) -> float:
-        """The first call pays for kernel selection (and compilation); pay it before users do."""
-        started = time.perf_counter()
-        spec = JobSpec(
-            id="warm-up", owner_id=0, prompt="warm-up", negative_prompt="", seed=0,
-            steps=1, guidance_scale=0.0, width=size, height=size, count=1,
-        )  # fmt: skip
-        pipeline.generate([Slot(spec, 0)], lambda step, total, source: False)
-        return round(time.perf_counter() - started, 3)

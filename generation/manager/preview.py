@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generation.manager.tiny import build_once
+from generation.manager.types import PreviewSource
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -39,10 +40,16 @@ class LatentPreviews:
         self.decoder = decoder
 
     def previews(self, indices: Sequence[int]) -> list[Image]:
+        return self.later(indices)()
+
+    def later(self, indices: Sequence[int]) -> Callable[[], list[Image]]:
+        """The device work now, the pictures later (on another thread): the pixels are copied
+        to pinned host memory without waiting (CUDA), and only the returned function waits for
+        the copy and builds the images. The drawing thread never blocks on the device here."""
         import torch
 
         if not indices:
-            return []
+            return list
         picked = self.latents[list(indices)]
         with torch.inference_mode():
             if self.decoder is not None:
@@ -50,7 +57,38 @@ class LatentPreviews:
                 pixels = (decoded.float() / 2 + 0.5).clamp(0, 1)
             else:
                 pixels = project_to_rgb(picked)
-        return _to_images(pixels)
+            bytes_ = (pixels * 255).round().to(torch.uint8).permute(0, 2, 3, 1)
+            if bytes_.device.type != "cuda":
+                host = bytes_.contiguous()
+                return lambda: _from_bytes(host)
+            host = torch.empty(bytes_.shape, dtype=torch.uint8, pin_memory=True)
+            host.copy_(bytes_, non_blocking=True)
+            copied = torch.cuda.Event()
+            copied.record()
+
+        def pictures() -> list[Image]:
+            copied.synchronize()
+            return _from_bytes(host)
+
+        return pictures
+
+
+def previews_later(source: PreviewSource | None, indices: Sequence[int]) -> Callable[[], list[Image]]:
+    """``source.later`` when the source can split device and host work, else decoded now."""
+    if source is None:
+        raise ValueError("This pipeline gives no latents to preview")
+    later = getattr(source, "later", None)
+    if callable(later):
+        split: Callable[[], list[Image]] = later(indices)
+        return split
+    images = source.previews(indices)
+    return lambda: images
+
+
+def _from_bytes(array: Any) -> list[Image]:
+    from PIL import Image as PILImage
+
+    return [PILImage.fromarray(item) for item in array.numpy()]
 
 
 def project_to_rgb(latents: Any) -> Any:

@@ -147,6 +147,14 @@ class AdapterSwitch(Protocol):
     def activate(self, adapter: AdapterRef | None) -> None: ...
 
 
+class Trainer(Protocol):
+    """A style training that borrows the device while no job waits (``manager/training_runner.py``)."""
+
+    def step_some(self, pipeline: Any, budget_seconds: float, jobs_waiting: Callable[[], bool]) -> bool: ...
+
+    def stop(self) -> None: ...
+
+
 class PreviewSource(Protocol):
     """The latents of the step just done; decoding costs time, so only asked-for images are."""
 
@@ -170,6 +178,12 @@ class Pipeline(Protocol):
         than the encoder reads at once). Jobs that differ draw in separate calls, so a job draws
         the same picture whoever it shares a call with."""
         ...
+
+
+class Loader(Protocol):
+    model: str
+
+    def load(self) -> tuple[Pipeline, ModelStatus]: ...
 
 
 class JobStore(Protocol):

@@ -7,27 +7,29 @@ generation_worker`` processes on GPU hosts; everything it touches comes in as an
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Protocol
+from datetime import datetime
 
 from generation.events import JobEvent
-from generation.manager.batch import BatchContext, BatchRun, ShuttingDown, describe_failure
-from generation.manager.control import BatchLimit, JobFlags
+from generation.manager.batch import BatchContext, BatchRun, RunState, ShuttingDown
+from generation.manager.claims import Claimer
+from generation.manager.control import BatchLimit, JobFlags, new_worker_id, utc_now
+from generation.manager.finisher import ResultPool
+from generation.manager.outcomes import describe_failure
 from generation.manager.types import (
     EventPublisher,
+    JobSpec,
     JobStore,
+    Loader,
     Metrics,
     ModelState,
     ModelStatus,
     NullMetrics,
     OwnerId,
     Pipeline,
+    Trainer,
 )
 
 __all__ = ["Loader", "ModelManager", "ShuttingDown", "describe_failure", "new_worker_id"]
@@ -41,26 +43,12 @@ PROGRESS_WRITE_INTERVAL = 0.25
 # this many batches in a row drew without running out.
 REGROW_AFTER = 50
 THROUGHPUT_SMOOTHING = 0.3
-
-
-class Loader(Protocol):
-    model: str
-
-    def load(self) -> tuple[Pipeline, ModelStatus]: ...
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+# A style training holds the idle device at most this long before looking for jobs again.
+TRAINING_SLICE_SECONDS = 2.0
 
 
 def _smooth(average: float, sample: float) -> float:
     return sample if average == 0.0 else average + THROUGHPUT_SMOOTHING * (sample - average)
-
-
-def new_worker_id() -> str:
-    """``host:pid:nonce``: readable in admin, and lets a restarted process on the same host
-    see at once that the previous one is gone."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class ModelManager:
@@ -84,7 +72,17 @@ class ModelManager:
         worker_id: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = utc_now,
+        result_workers: int = 0,
+        claim_wait: float = 0.0,
+        watching: Callable[[OwnerId], bool] | None = None,
+        training: Trainer | None = None,
     ) -> None:
+        """``result_workers``: 0 stores results and writes progress on the drawing thread (tests
+        that read the database right after ``run_once``); more moves that work, and claiming
+        the next batch, to other threads (the server). ``claim_wait``: seconds a claim may wait
+        for a burst of arriving jobs. ``watching``: whether an owner has a studio open (previews
+        go only to them); None sends them to everyone. ``training``: style trainings, run in
+        slices on the drawing thread while the queue is empty."""
         self.store = store
         self.publisher = publisher
         self.loader = loader
@@ -106,7 +104,15 @@ class ModelManager:
         self.last_error = ""
         self.images_per_second = 0.0
         self.work_per_second = 0.0
-        self._held: list[str] = []
+        self.result_workers = result_workers
+        self.watching = watching
+        self.training = training
+        self.results = ResultPool(0)
+        self.claimer = Claimer(
+            store, self.worker_id, lease_seconds, wait_seconds=claim_wait,
+            stopping=lambda: self.stopping, on_claimed=self._hold,
+        )  # fmt: skip
+        self._held: set[str] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -118,6 +124,8 @@ class ModelManager:
         if self.alive:
             return
         self._stop.clear()
+        if self.result_workers > 0 and self.results.inline:
+            self.results = ResultPool(self.result_workers, on_close=self.store.close)
         self._start_supervisor()
         self._beat_thread = threading.Thread(target=self._beat, name="wee-waa-heartbeat", daemon=True)
         self._beat_thread.start()
@@ -138,12 +146,18 @@ class ModelManager:
         for thread in (self._thread, self._beat_thread):
             if thread is not None:
                 thread.join(timeout)
+        if self.training is not None:
+            self.training.stop()  # its lease lapses; the next worker resumes its last checkpoint
+        self._unhold(self.claimer.close(close_store=not self.results.inline))
+        self.results.close(timeout)  # what was drawn is still stored, and its events go out
+        self.results = ResultPool(0)
         flush = getattr(self.publisher, "flush", None)
         if callable(flush):  # the last events (e.g. "back in the queue") still go out
             flush()
 
     def notify(self) -> None:
-        """A job was queued: stop waiting and look now."""
+        """A job was queued: stop waiting and look now (a claim may still gather a burst)."""
+        self.claimer.arrived()
         self._wake.set()
 
     def cancel(self, job_id: str) -> None:
@@ -223,8 +237,20 @@ class ModelManager:
                 logger.exception("Model manager loop failed; retrying")
                 worked = False
                 self._stop.wait(1.0)
-            if not worked:
+            if not worked and not self._train_a_little():
                 self._wake.wait(self.poll_seconds)
+
+    def _train_a_little(self) -> bool:
+        """The queue is empty: a style training may use the device, a slice at a time, and it
+        gives the device back after one step once a job is queued here (a worker in its own
+        process hears of new jobs at its next claim, at most one slice later)."""
+        if self.training is None or self.pipeline is None or self.stopping:
+            return False
+        try:
+            return self.training.step_some(self.pipeline, TRAINING_SLICE_SECONDS, self._wake.is_set)
+        except Exception:
+            logger.exception("A style training slice failed")
+            return False
 
     def _beat(self) -> None:
         """Renew leases, tell the database we are alive, re-queue the jobs of dead workers, and
@@ -292,20 +318,19 @@ class ModelManager:
         """Claim and draw one batch; False when the queue was empty or we are stopping."""
         if self.stopping:
             return False
-        specs = self.store.claim_batch(self.worker_id, self.batch_limit, self.lease_seconds)
+        specs = self.claimer.take(self.batch_limit)
         if not specs:
             return False
-        with self._lock:
-            self._held = [spec.id for spec in specs]
-        self._announce()  # everyone behind this batch moved up
+        self.results.store(self._announce)  # everyone behind this batch moved up
         started = self.clock()
+        batch = BatchRun(self._batch_context(), specs)
         try:
-            images = BatchRun(self._batch_context(), specs).run()
+            images = batch.run()
         except BaseException:
             self._abandon_held()  # before the supervisor restarts us: their lease is still fresh
             raise
-        with self._lock:
-            self._held = []
+        # Jobs still being stored stay held (their leases renewed) until the pool is done.
+        self._unhold([job_id for job_id, run in batch.jobs.items() if run.state != RunState.STORING])
         self.flags.forget(spec.id for spec in specs)
         self._measure(images, sum(spec.work for spec in specs), self.clock() - started)
         return True
@@ -314,7 +339,16 @@ class ModelManager:
         done = 0
         while done < limit and self.run_once():
             done += 1
+        self.results.drain()
         return done
+
+    def _hold(self, specs: list[JobSpec]) -> None:
+        with self._lock:
+            self._held.update(spec.id for spec in specs)
+
+    def _unhold(self, job_ids: list[str]) -> None:
+        with self._lock:
+            self._held.difference_update(job_ids)
 
     def _batch_context(self) -> BatchContext:
         return BatchContext(
@@ -333,6 +367,10 @@ class ModelManager:
             stopping=lambda: self.stopping,
             clock=self.clock,
             now=self.now,
+            results=self.results,
+            watching=self.watching or (lambda owner: True),
+            prefetch=None if self.results.inline else (lambda: self.claimer.prefetch(self.batch_limit)),
+            released=self._unhold,
         )
 
     def publish(self, owner_id: OwnerId, event: JobEvent) -> None:
@@ -358,7 +396,7 @@ class ModelManager:
 
     def _abandon_held(self) -> None:
         with self._lock:
-            held, self._held = list(self._held), []
+            held, self._held = list(self._held), set()
         if held:
             try:
                 self.store.abandon(self.worker_id, held, self.max_attempts)

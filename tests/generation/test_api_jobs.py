@@ -114,21 +114,27 @@ def test_a_post_without_the_csrf_token_is_refused(alice: Any) -> None:
     assert GenerationJob.objects.count() == 0
 
 
-def test_queueing_a_job_reads_the_queue_once_for_the_announcement_and_the_answer(
+def test_queueing_a_job_finds_its_place_once_without_reading_the_whole_queue(
     alice_api: APIClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from generation import api, queueing, services
 
-    reads: list[int] = []
+    places: list[int] = []
+    whole_queue: list[int] = []
 
-    def counted(rate: float | None = None) -> queueing.Places:
-        reads.append(1)
+    def counted_place(job: Any) -> queueing.Places:
+        places.append(1)
+        return queueing.place_of(job)
+
+    def counted_queue(rate: float | None = None) -> queueing.Places:
+        whole_queue.append(1)
         return queueing.queue_places(rate)
 
-    monkeypatch.setattr(services, "queue_places", counted)
-    monkeypatch.setattr(api, "queue_places", counted)
+    monkeypatch.setattr(services, "place_of", counted_place)
+    monkeypatch.setattr(api, "place_of", counted_place)
+    monkeypatch.setattr(api, "queue_places", counted_queue)
 
     response = alice_api.post("/api/v1/jobs/", {"prompt": "a lighthouse", "width": 64, "height": 64}, format="json")
 
     assert response.status_code == 201 and response.json()["position"] == 1
-    assert len(reads) == 1
+    assert (len(places), len(whole_queue)) == (1, 0)

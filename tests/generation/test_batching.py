@@ -180,11 +180,11 @@ def test_a_tiny_autoencoder_decodes_previews_at_full_size(
 
     manager = ModelManager(store=DjangoJobStore(), publisher=publisher, loader=loader, preview_every=1)
     manager.load()
-    queue_job(alice, steps=2, width=64, height=64)
+    queue_job(alice, steps=3, width=64, height=64)
 
     manager.run_once()
 
     assert manager.status.extra["preview"] == "taesd"
     previews = [event for _, event in publisher.events if event["type"] == "job.preview"]
-    assert len(previews) == 2
+    assert len(previews) == 3
     assert decode_preview(previews[0]).size == (64, 64)

@@ -120,7 +120,7 @@ def test_what_the_manager_and_services_send_matches_the_schema(
     monkeypatch.setattr(runtime, "_current", runtime.Runtime(publisher=publisher, manager=manager))
     manager.preview_every = 1
     with django_capture_on_commit_callbacks(execute=True):
-        services.job_create(owner=alice, prompt="a lighthouse", steps=2, width=64, height=64)
+        services.job_create(owner=alice, prompt="a lighthouse", steps=3, width=64, height=64)  # >2: previews
         cancelled = services.job_create(owner=alice, prompt="never drawn", steps=2, width=64, height=64).job
         services.job_cancel(job=cancelled)
     manager.run_until_idle()

@@ -172,9 +172,9 @@ def test_metrics_show_the_queue_batches_throughput_previews_waits_and_failures(
     manager.metrics = PrometheusMetrics()
     manager.preview_every = 1
     before = client.get("/metrics").content.decode()
-    queue_job(alice)
-    queue_job(bob)
-    queue_job(bob, width=128)
+    queue_job(alice, steps=3)  # previews start at 3 steps
+    queue_job(bob, steps=3)
+    queue_job(bob, width=128, steps=3)
 
     during = client.get("/metrics").content.decode()
     manager.run_once()

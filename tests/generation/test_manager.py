@@ -91,8 +91,10 @@ class ExplodingPipeline:
         return 1
 
     def generate(self, slots: Any, on_step: Any) -> list[Any]:
+        import torch
+
         on_step(1, slots[0].job.steps, None)
-        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
 
 def test_a_pipeline_error_fails_the_job_with_a_reason_and_stores_nothing(
