@@ -2,6 +2,8 @@
 // serve mouse, pen and touch alike; the keyboard moves a brush cursor (arrows), paints (Space),
 // switches tools (B, E) and sizes the brush ([ and ]). White = change.
 
+// A colour that shows on any picture (pale paint vanished on light skies and noise).
+const PAINT = "#ff2d8a";
 const STEP = 0.04; // an arrow key moves the cursor 4% of the picture
 
 export class MaskPainter {
@@ -82,7 +84,7 @@ export class MaskPainter {
   stroke(from, to) {
     const ctx = this.ctx;
     ctx.globalCompositeOperation = this.tool === "eraser" ? "destination-out" : "source-over";
-    ctx.strokeStyle = ctx.fillStyle = "#fff";
+    ctx.strokeStyle = ctx.fillStyle = PAINT; // shown over the picture; white in the mask sent
     ctx.lineCap = ctx.lineJoin = "round";
     ctx.lineWidth = this.radius() * 2;
     ctx.beginPath();
@@ -160,9 +162,13 @@ export class MaskPainter {
     out.width = this.canvas.width;
     out.height = this.canvas.height;
     const ctx = out.getContext("2d");
+    ctx.drawImage(this.canvas, 0, 0);
+    ctx.globalCompositeOperation = "source-in"; // the painted pixels turn white, edges kept soft
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, out.width, out.height);
+    ctx.globalCompositeOperation = "destination-over"; // and the rest black
     ctx.fillStyle = "#000";
     ctx.fillRect(0, 0, out.width, out.height);
-    ctx.drawImage(this.canvas, 0, 0);
     return out.toDataURL("image/png");
   }
 }

@@ -102,6 +102,10 @@ def _job(**fields: Any) -> SimpleNamespace:
         "finished_at": None,
         "images": _Images(),
         "cancel_requested": False,
+        "kind": "draw",
+        "source_image_id": None,
+        "strength": None,
+        "provenance": [],
     }
     job.update(fields)
     return SimpleNamespace(**job)
