@@ -138,3 +138,20 @@ def test_editing_someone_elses_public_picture_copies_only_the_steps_the_editor_m
 
     assert [step["prompt"] for step in bobs.job.provenance] == ["add a moon"]
     assert prompts(chain_for(bobs, bob)) == ["add a moon", "at night"]
+
+
+def test_a_shared_link_shows_the_chain_only_as_far_back_as_the_viewer_may_see(
+    alice: Any, chain: list[Background]
+) -> None:
+    drawn, snowy, moon = chain
+    shared = gallery_services.creation_create(owner=alice, background=moon, layers=[], visibility="unlisted")
+    gallery_services.creation_create(owner=alice, background=snowy, layers=[], visibility="public")
+    url = f"/s/{shared.share_token}/"
+
+    owner = page_client_for(alice).get(url)
+    stranger = page_client_for(None).get(url)
+
+    assert owner.status_code == stranger.status_code == 200
+    assert "a quiet street" in owner.content.decode() and "add a moon" in owner.content.decode()
+    assert "a quiet street" not in stranger.content.decode()  # the first step is alice's alone
+    assert drawn.image.name not in stranger.content.decode()
