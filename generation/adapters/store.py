@@ -163,48 +163,12 @@ class DjangoJobStore:
         GenerationJob.objects.filter(id__in=job_ids, status=JobStatus.RUNNING, worker=worker).update(progress=progress)
 
     def succeed(self, spec: JobSpec, images: list[Image], model_name: str, worker: str) -> list[StoredImage]:
-        """Files first, then all rows in one transaction; on any error the files go again,
-        so a job never ends half-written."""
-        saved: list[tuple[str, str, int, Image]] = []
-        try:
-            for image, seed in zip(images, spec.seeds(), strict=True):
-                image_id = new_public_id()
-                name = default_storage.save(f"backgrounds/{spec.id}/{image_id}.png", ContentFile(_png_bytes(image)))
-                saved.append((image_id, name, seed, image))
-            with transaction.atomic():
-                mine = GenerationJob.objects.filter(
-                    id=spec.id, status=JobStatus.RUNNING, worker=worker, cancel_requested=False
-                )
-                done = mine.update(
-                    status=JobStatus.SUCCEEDED,
-                    progress=1.0,
-                    finished_at=timezone.now(),
-                    model_name=model_name,
-                    error="",
-                    lease_expires_at=None,
-                )
-                if done != 1:
-                    raise JobLost(spec.id)
-                Background.objects.bulk_create(
-                    [
-                        Background(
-                            id=image_id,
-                            job_id=spec.id,
-                            index=index,
-                            seed=seed,
-                            image=name,
-                            width=image.width,
-                            height=image.height,
-                        )
-                        for index, (image_id, name, seed, image) in enumerate(saved)
-                    ]
-                )
-                webhook_enqueue(spec.id)
-        except BaseException:
-            for _image_id, name, _seed, _image in saved:
-                default_storage.delete(name)
-            raise
-        return [StoredImage(id=image_id, url=media_url(name), seed=seed) for image_id, name, seed, _ in saved]
+        """One job's ``succeed_batch``: files first, then the rows in one transaction; on any
+        error the files go again, so a job never ends half-written."""
+        [outcome] = self.succeed_batch([(spec, images)], model_name, worker)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
     def succeed_batch(
         self, finished: Sequence[tuple[JobSpec, list[Image]]], model_name: str, worker: str
